@@ -75,5 +75,15 @@ class Connector(Generic[SettingsT]):
         """
         raise UnsupportedOperation("this connector cannot write back")
 
+    def write_back_attributes(self) -> frozenset[str]:
+        """The canonical attributes this connection writes back to its source.
+
+        The engine calls :meth:`write_back` when one of these changes in the directory, and an
+        inbound sync leaves them as the directory holds them (the directory is their authority).
+
+        :return: canonical attribute names; empty (the default) when nothing writes back.
+        """
+        return frozenset()
+
     async def aclose(self) -> None:
         """Release sessions and sockets. Called once when the engine is done with the instance."""

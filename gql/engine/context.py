@@ -1,0 +1,163 @@
+"""What one running sync needs: the rule, its connector, guarded plugin calls, progress."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from connectors import (
+    Connector,
+    ConnectorRegistry,
+    EntityKind,
+    EntityOutcome,
+    RunFailure,
+    UnsupportedOperation,
+    WriteBackOutcome,
+)
+from connectors.types import ConnectorContext
+from gql.engine.progress import ProgressHub
+from gql.engine.recorder import record_outcomes, record_write_backs
+from gql.store.db import Database
+from gql.store.models import ProvisioningConnection, Rule, SyncRun
+
+log = logging.getLogger("provisync.engine")
+T = TypeVar("T")
+
+
+class ConnectorUnavailable(RunFailure):
+    """The rule's connector cannot be created (not installed, invalid settings)."""
+
+    code = "CONNECTOR_UNAVAILABLE"
+
+
+def open_connector(
+    registry: ConnectorRegistry, connection: ProvisioningConnection, request_timeout: float
+) -> Connector[Any]:
+    """Create the connector instance of a connection, or fail the run with a clear reason."""
+    if registry.get(connection.connector_type) is None:
+        raise ConnectorUnavailable(
+            f"connector type {connection.connector_type!r} of connection "
+            f"{connection.name!r} is not installed"
+        )
+    try:
+        settings = registry.validate_settings(
+            connection.connector_type, connection.settings, connection.secrets
+        )
+    except Exception as exc:
+        raise ConnectorUnavailable(f"connection {connection.name!r} has invalid settings") from exc
+    context = ConnectorContext(
+        connection_id=str(connection.id),
+        connection_name=connection.name,
+        request_timeout=request_timeout,
+    )
+    try:
+        return registry.create(connection.connector_type, settings, context)
+    except Exception as exc:
+        plugin = registry.plugin_of(connection.connector_type)
+        raise ConnectorUnavailable(
+            f"plugin {plugin} failed to create a connector: {type(exc).__name__}"
+        ) from exc
+
+
+@dataclass
+class RunContext:
+    """One run in progress. Plugin calls go through :meth:`call`, which bounds and contains them."""
+
+    db: Database
+    hub: ProgressHub
+    rule: Rule
+    connection: ProvisioningConnection
+    connector: Connector[Any]
+    plugin_name: str
+    run: SyncRun
+    timeout: float
+    batch_size: int
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rule_id(self) -> int:
+        assert self.rule.id is not None
+        return self.rule.id
+
+    def _contain(self, exc: BaseException, what: str) -> RunFailure:
+        if isinstance(exc, RunFailure):
+            return exc
+        if isinstance(exc, TimeoutError):
+            return RunFailure(
+                f"plugin {self.plugin_name} did not finish {what} within {self.timeout:g}s"
+            )
+        if isinstance(exc, UnsupportedOperation):
+            return RunFailure(f"plugin {self.plugin_name} cannot {what}: {exc}")
+        log.error("plugin %s raised during %s", self.plugin_name, what, exc_info=exc)
+        return RunFailure(f"plugin {self.plugin_name} raised {type(exc).__name__} during {what}")
+
+    async def call(self, awaitable: Awaitable[T], what: str) -> T:
+        """Await a plugin coroutine with the engine's timeout; any failure fails the run."""
+        try:
+            return await asyncio.wait_for(awaitable, self.timeout)
+        except Exception as exc:
+            raise self._contain(exc, what) from exc
+
+    async def pages(self, iterator: AsyncIterator[T], what: str) -> AsyncIterator[T]:
+        """Iterate a plugin's async iterator, each step bounded by the engine's timeout."""
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(anext(iterator), self.timeout)
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    raise self._contain(exc, what) from exc
+                yield item
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                try:
+                    await asyncio.wait_for(aclose(), 5)
+                except Exception:
+                    log.warning("plugin %s did not close its reader cleanly", self.plugin_name)
+
+    async def record(
+        self,
+        outcomes: Sequence[EntityOutcome],
+        names: Mapping[tuple[EntityKind, str], str],
+        processed: int = 0,
+    ) -> None:
+        """Store outcomes and advance progress in one transaction, then publish progress."""
+        async with self.db.session() as session:
+            summary = await record_outcomes(
+                session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes, names=names
+            )
+            self.counts.update(summary)
+            await self._advance(session, processed)
+            await session.commit()
+        self.hub.publish(self.run)
+
+    async def record_write_backs(self, outcomes: Sequence[WriteBackOutcome]) -> None:
+        async with self.db.session() as session:
+            failed = await record_write_backs(
+                session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes
+            )
+            self.counts["WRITE_BACK_FAILED"] += failed
+            self.counts["WRITE_BACK"] += len(outcomes)
+            await self._advance(session, 0)
+            await session.commit()
+
+    async def progress(self, processed: int = 0, total: int | None = None) -> None:
+        async with self.db.session() as session:
+            if total is not None:
+                self.run.total = total
+            await self._advance(session, processed)
+            await session.commit()
+        self.hub.publish(self.run)
+
+    async def _advance(self, session: Any, processed: int) -> None:
+        self.run.processed += processed
+        if self.run.total is not None and self.run.processed > self.run.total:
+            self.run.total = self.run.processed
+        self.run.counts = dict(self.counts)
+        session.add(self.run)

@@ -1,0 +1,224 @@
+"""Outbound syncs: the directory pushed to a connection, in full or for changed entities."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import func, select
+
+from connectors import (
+    DeprovisionAction,
+    DesiredGroup,
+    DesiredUser,
+    EntityKind,
+    EntityOutcome,
+    EntityState,
+    MemberRef,
+    ReconcileRequest,
+    Removal,
+)
+from gql.engine.context import RunContext
+from gql.engine.mapping import canonical_attributes, display_name_of
+from gql.engine.recorder import load_states
+from gql.engine.scope import Predicate, compile_scope
+from gql.store.models import DirectoryGroup, DirectoryUser, EntitySyncState, GroupMembership
+
+Names = dict[tuple[EntityKind, str], str]
+
+
+def _complete(
+    outcomes: Sequence[EntityOutcome], asked: Collection[tuple[EntityKind, str]]
+) -> list[EntityOutcome]:
+    """Keep the outcomes asked for; an entity the connector said nothing of is FAILED."""
+    by_key = {(o.kind, o.key): o for o in outcomes if (o.kind, o.key) in asked}
+    for kind, key in asked:
+        if (kind, key) not in by_key:
+            by_key[(kind, key)] = EntityOutcome(
+                kind=kind, key=key, state=EntityState.FAILED,
+                reason="the connector reported no outcome for this entity",
+            )
+    return list(by_key.values())
+
+
+async def _reconcile(
+    ctx: RunContext, request: ReconcileRequest, names: Names, processed: int
+) -> list[EntityOutcome]:
+    asked = [(EntityKind.USER, u.key) for u in request.users]
+    asked += [(EntityKind.GROUP, g.key) for g in request.groups]
+    asked += [(r.kind, r.key) for r in request.removals if r.action is not DeprovisionAction.NOTHING]
+    outcomes: list[EntityOutcome] = []
+    if asked:
+        outcomes = _complete(await ctx.call(ctx.connector.reconcile(request), "reconcile"), asked)
+    # Leaving scope with "do nothing" needs no connector: the entity just stops being impacted.
+    outcomes += [
+        EntityOutcome(kind=r.kind, key=r.key, state=EntityState.SUCCESS, removed=True)
+        for r in request.removals
+        if r.action is DeprovisionAction.NOTHING
+    ]
+    await ctx.record(outcomes, names, processed)
+    return outcomes
+
+
+async def _desired_users(
+    ctx: RunContext, users: Sequence[DirectoryUser], scope: Predicate
+) -> tuple[list[DesiredUser], Names]:
+    names: Names = {}
+    candidates: list[tuple[str, dict[str, object]]] = []
+    for user in users:
+        attributes = canonical_attributes(user, ctx.rule.attribute_mappings)
+        if scope(attributes):
+            key = str(user.id)
+            candidates.append((key, attributes))
+            names[(EntityKind.USER, key)] = display_name_of(user)
+    async with ctx.db.session() as session:
+        states = await load_states(session, ctx.rule_id, EntityKind.USER, [k for k, _ in candidates])
+    desired = [
+        DesiredUser(key=key, attributes=attrs, target_id=states[key].target_id if key in states else None)
+        for key, attrs in candidates
+    ]
+    return desired, names
+
+
+async def _stale_removals(
+    ctx: RunContext, kind: EntityKind, keep: set[str]
+) -> tuple[list[Removal], Names]:
+    async with ctx.db.session() as session:
+        rows = (
+            await session.execute(
+                select(
+                    EntitySyncState.entity_key,
+                    EntitySyncState.target_id,
+                    EntitySyncState.display_name,
+                ).where(EntitySyncState.rule_id == ctx.rule_id, EntitySyncState.kind == kind.value)
+            )
+        ).all()
+    action = DeprovisionAction(ctx.rule.deprovision_action)
+    removals = [Removal(kind=kind, key=k, target_id=t, action=action) for k, t, _ in rows if k not in keep]
+    names = {(kind, k): n for k, _, n in rows if k not in keep}
+    return removals, names
+
+
+async def _desired_groups(
+    ctx: RunContext, group_ids: Collection[int], in_scope: set[str]
+) -> tuple[list[DesiredGroup], Names]:
+    if not group_ids:
+        return [], {}
+    async with ctx.db.session() as session:
+        groups = list(
+            await session.scalars(
+                select(DirectoryGroup).where(DirectoryGroup.id.in_(list(group_ids)))  # type: ignore[union-attr]
+            )
+        )
+        members = (
+            await session.execute(
+                select(GroupMembership.group_id, GroupMembership.user_id).where(
+                    GroupMembership.group_id.in_([g.id for g in groups])  # type: ignore[attr-defined]
+                )
+            )
+        ).all()
+        member_keys = sorted({str(u) for _, u in members if str(u) in in_scope})
+        user_states = await load_states(session, ctx.rule_id, EntityKind.USER, member_keys)
+        group_states = await load_states(
+            session, ctx.rule_id, EntityKind.GROUP, [str(g.id) for g in groups]
+        )
+    by_group: dict[int, list[MemberRef]] = {}
+    for group_id, user_id in members:
+        key = str(user_id)
+        if key in in_scope:
+            state = user_states.get(key)
+            by_group.setdefault(group_id, []).append(
+                MemberRef(key=key, target_id=state.target_id if state else None)
+            )
+    desired = [
+        DesiredGroup(
+            key=str(g.id),
+            display_name=g.display_name,
+            members=tuple(by_group.get(g.id or 0, ())),
+            target_id=group_states[str(g.id)].target_id if str(g.id) in group_states else None,
+        )
+        for g in groups
+    ]
+    return desired, {(EntityKind.GROUP, str(g.id)): g.display_name for g in groups}
+
+
+async def _sync_groups(ctx: RunContext, in_scope: set[str]) -> None:
+    async with ctx.db.session() as session:
+        existing = set(
+            await session.scalars(
+                select(DirectoryGroup.id).where(DirectoryGroup.id.in_(ctx.rule.group_ids))  # type: ignore[union-attr]
+            )
+        )
+    groups, names = await _desired_groups(ctx, existing, in_scope)
+    removals, removal_names = await _stale_removals(ctx, EntityKind.GROUP, {str(i) for i in existing})
+    await _reconcile(
+        ctx, ReconcileRequest(groups=groups, removals=removals), {**names, **removal_names},
+        len(groups) + len(removals),
+    )
+
+
+async def full_outbound(ctx: RunContext) -> None:
+    """Push every directory user in scope and the rule's groups; deprovision who left scope."""
+    scope = compile_scope(ctx.rule.user_filter)
+    async with ctx.db.session() as session:
+        user_total = await session.scalar(select(func.count()).select_from(DirectoryUser)) or 0
+    await ctx.progress(total=user_total + len(ctx.rule.group_ids))
+    in_scope: set[str] = set()
+    last_id = 0
+    while True:
+        async with ctx.db.session() as session:
+            users = list(
+                await session.scalars(
+                    select(DirectoryUser)
+                    .where(DirectoryUser.id > last_id)  # type: ignore[operator]
+                    .order_by(DirectoryUser.id)  # type: ignore[arg-type]
+                    .limit(ctx.batch_size)
+                )
+            )
+        if not users:
+            break
+        last_id = users[-1].id or 0
+        desired, names = await _desired_users(ctx, users, scope)
+        in_scope.update(d.key for d in desired)
+        await _reconcile(ctx, ReconcileRequest(users=desired), names, len(users))
+    removals, names = await _stale_removals(ctx, EntityKind.USER, in_scope)
+    if removals:
+        await ctx.progress(total=(ctx.run.total or 0) + len(removals))
+        for start in range(0, len(removals), ctx.batch_size):
+            chunk = removals[start : start + ctx.batch_size]
+            await _reconcile(ctx, ReconcileRequest(removals=chunk), names, len(chunk))
+    await _sync_groups(ctx, in_scope)
+
+
+async def incremental_outbound(ctx: RunContext, user_ids: Collection[int], group_ids: Collection[int]) -> None:
+    """Push changed directory users (and groups) of one rule, within a second of the change."""
+    scope = compile_scope(ctx.rule.user_filter)
+    keys = sorted(str(i) for i in user_ids)
+    async with ctx.db.session() as session:
+        users = list(
+            await session.scalars(select(DirectoryUser).where(DirectoryUser.id.in_(list(user_ids))))  # type: ignore[union-attr]
+        )
+        known = await load_states(session, ctx.rule_id, EntityKind.USER, keys)
+    await ctx.progress(total=len(keys))
+    desired, names = await _desired_users(ctx, users, scope)
+    wanted = {d.key for d in desired}
+    action = DeprovisionAction(ctx.rule.deprovision_action)
+    removals = [
+        Removal(kind=EntityKind.USER, key=k, target_id=row.target_id, action=action)
+        for k, row in known.items()
+        if k not in wanted
+    ]
+    names.update({(EntityKind.USER, k): row.display_name for k, row in known.items() if k not in wanted})
+    await _reconcile(ctx, ReconcileRequest(users=desired, removals=removals), names, len(keys))
+    scope_moved = bool(removals) or any(d.key not in known for d in desired)
+    touched = set(group_ids) & set(ctx.rule.group_ids)
+    if scope_moved or touched:
+        async with ctx.db.session() as session:
+            in_scope = set(
+                await session.scalars(
+                    select(EntitySyncState.entity_key).where(
+                        EntitySyncState.rule_id == ctx.rule_id,
+                        EntitySyncState.kind == EntityKind.USER.value,
+                    )
+                )
+            )
+        await _sync_groups(ctx, in_scope)

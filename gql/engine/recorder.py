@@ -1,0 +1,226 @@
+"""The one writer of entity states, their tallies, and audit events.
+
+Every state change of an entity, and every action taken on one, leaves an audit event in the
+same transaction as the state, so nothing reported is lost. Tallies in ``rule_counts`` move by
+the same deltas, which keeps ``impacted == success + unsynced + partial + failed`` true and
+makes a summary cost the same whatever the number of states.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors import Action, EntityKind, EntityOutcome, EntityState, WriteBackOutcome
+from gql.store.models import AuditEvent, EntitySyncState, RuleCounts, utcnow
+
+_COLUMN = {
+    EntityState.SUCCESS: "success",
+    EntityState.UNSYNCED: "unsynced",
+    EntityState.PARTIAL: "partial",
+    EntityState.FAILED: "failed",
+}
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+async def load_states(
+    session: AsyncSession, rule_id: int, kind: EntityKind, keys: Sequence[str]
+) -> dict[str, EntitySyncState]:
+    """The stored states of some entities of a rule, by key."""
+    found: dict[str, EntitySyncState] = {}
+    for chunk in _chunks(list(keys)):
+        rows = await session.scalars(
+            select(EntitySyncState).where(
+                EntitySyncState.rule_id == rule_id,
+                EntitySyncState.kind == kind.value,
+                EntitySyncState.entity_key.in_(chunk),  # type: ignore[attr-defined]
+            )
+        )
+        found.update((row.entity_key, row) for row in rows)
+    return found
+
+
+class _Tally:
+    """Count deltas per (kind, column), applied to ``rule_counts`` at the end."""
+
+    def __init__(self) -> None:
+        self.delta: Counter[tuple[str, str]] = Counter()
+
+    def move(self, kind: str, old: str | None, new: str | None) -> None:
+        if old == new:
+            return
+        if old is not None:
+            self.delta[(kind, _COLUMN[EntityState(old)])] -= 1
+        if new is not None:
+            self.delta[(kind, _COLUMN[EntityState(new)])] += 1
+
+    def write_back(self, kind: str, was_failed: bool, is_failed: bool) -> None:
+        if was_failed != is_failed:
+            self.delta[(kind, "write_back_failures")] += 1 if is_failed else -1
+
+    async def apply(self, session: AsyncSession, rule_id: int) -> None:
+        kinds = {kind for (kind, _column), value in self.delta.items() if value}
+        for kind in sorted(kinds):
+            counts = await session.get(RuleCounts, (rule_id, kind))
+            if counts is None:
+                counts = RuleCounts(rule_id=rule_id, kind=kind)
+                session.add(counts)
+            for (delta_kind, column), value in self.delta.items():
+                if delta_kind == kind and value:
+                    setattr(counts, column, getattr(counts, column) + value)
+
+
+async def record_outcomes(
+    session: AsyncSession,
+    *,
+    rule_id: int,
+    run_id: int | None,
+    outcomes: Sequence[EntityOutcome],
+    names: Mapping[tuple[EntityKind, str], str],
+    actor: str = "system",
+) -> Counter[str]:
+    """Store what a connector reported, with audit events and tallies (no commit).
+
+    :return: how many outcomes ended in each state, and ``REMOVED`` for deprovisioned ones.
+    """
+    summary: Counter[str] = Counter()
+    tally = _Tally()
+    now = utcnow()
+    by_kind: dict[EntityKind, list[EntityOutcome]] = {}
+    for outcome in outcomes:
+        by_kind.setdefault(outcome.kind, []).append(outcome)
+    for kind, kind_outcomes in by_kind.items():
+        existing = await load_states(session, rule_id, kind, [o.key for o in kind_outcomes])
+        removed_keys: list[str] = []
+        for outcome in kind_outcomes:
+            row = existing.get(outcome.key)
+            name = names.get((kind, outcome.key)) or (row.display_name if row else outcome.key)
+            old_state = row.state if row else None
+            if outcome.removed:
+                summary["REMOVED"] += 1
+                if row is not None:
+                    tally.move(kind.value, old_state, None)
+                    tally.write_back(kind.value, row.write_back_ok is False, False)
+                    removed_keys.append(outcome.key)
+                session.add(_event(rule_id, run_id, kind, outcome, name, actor, now))
+                continue
+            summary[outcome.state.value] += 1
+            changed = (
+                row is None
+                or old_state != outcome.state.value
+                or outcome.action is not Action.NONE
+                or row.reason != outcome.reason
+            )
+            if row is None:
+                row = EntitySyncState(
+                    rule_id=rule_id, kind=kind.value, entity_key=outcome.key, state=""
+                )
+                session.add(row)
+            tally.move(kind.value, old_state, outcome.state.value)
+            row.display_name = name
+            row.state = outcome.state.value
+            row.action = outcome.action.value
+            row.reason = outcome.reason
+            row.differences = [asdict(diff) for diff in outcome.differences]
+            row.target_id = outcome.target_id or row.target_id
+            if changed:
+                row.updated_at = now
+                session.add(_event(rule_id, run_id, kind, outcome, name, actor, now))
+        for chunk in _chunks(removed_keys):
+            await session.execute(
+                delete(EntitySyncState).where(
+                    EntitySyncState.rule_id == rule_id,
+                    EntitySyncState.kind == kind.value,
+                    EntitySyncState.entity_key.in_(chunk),  # type: ignore[attr-defined]
+                )
+            )
+    await tally.apply(session, rule_id)
+    return summary
+
+
+async def record_write_backs(
+    session: AsyncSession,
+    *,
+    rule_id: int,
+    run_id: int | None,
+    outcomes: Sequence[WriteBackOutcome],
+    actor: str = "system",
+) -> int:
+    """Store write-back results on the users' states, audited (no commit).
+
+    :return: how many write-backs failed.
+    """
+    tally = _Tally()
+    now = utcnow()
+    existing = await load_states(session, rule_id, EntityKind.USER, [o.key for o in outcomes])
+    failures = 0
+    for outcome in outcomes:
+        row = existing.get(outcome.key)
+        failures += not outcome.ok
+        if row is not None:
+            tally.write_back(EntityKind.USER.value, row.write_back_ok is False, not outcome.ok)
+            row.write_back_ok = outcome.ok
+            row.write_back_reason = outcome.reason
+            row.write_back_at = now
+        session.add(
+            AuditEvent(
+                rule_id=rule_id,
+                run_id=run_id,
+                kind=EntityKind.USER.value,
+                entity_key=outcome.key,
+                entity_name=row.display_name if row else outcome.key,
+                operation=Action.WRITE_BACK.value,
+                outcome="SUCCESS" if outcome.ok else "FAILED",
+                message=outcome.reason,
+                actor=actor,
+                created_at=now,
+            )
+        )
+    await tally.apply(session, rule_id)
+    return failures
+
+
+def admin_event(
+    *, operation: str, message: str, actor: str, rule_id: int | None = None,
+    run_id: int | None = None, outcome: str = "SUCCESS",
+) -> AuditEvent:
+    """An audit event for an administrator's action (resync, enable, changes)."""
+    return AuditEvent(
+        rule_id=rule_id, run_id=run_id, operation=operation, outcome=outcome,
+        message=message, actor=actor,
+    )
+
+
+def _event(
+    rule_id: int,
+    run_id: int | None,
+    kind: EntityKind,
+    outcome: EntityOutcome,
+    name: str,
+    actor: str,
+    now: object,
+) -> AuditEvent:
+    message = outcome.reason
+    if outcome.differences and not message:
+        message = "differs: " + ", ".join(diff.attribute for diff in outcome.differences)
+    return AuditEvent(
+        rule_id=rule_id,
+        run_id=run_id,
+        kind=kind.value,
+        entity_key=outcome.key,
+        entity_name=name,
+        operation=("REMOVE_" + outcome.action.value) if outcome.removed else outcome.action.value,
+        outcome=outcome.state.value,
+        message=message,
+        actor=actor,
+        created_at=now,
+    )

@@ -1,0 +1,42 @@
+"""Per-request DataLoaders. ``summary_counts`` is the shared summary resolver's one query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from gql.store.db import Database
+from gql.store.models import ProvisioningConnection, Rule, RuleCounts
+
+
+async def load_rule_counts(db: Database, rule_ids: Sequence[int]) -> list[dict[str, RuleCounts]]:
+    """Tallies by kind for many rules in one statement, whatever the number of states."""
+    async with db.session() as session:
+        rows = list(
+            await session.scalars(
+                select(RuleCounts).where(RuleCounts.rule_id.in_(list(rule_ids)))  # type: ignore[attr-defined]
+            )
+        )
+    by_rule: dict[int, dict[str, RuleCounts]] = {rule_id: {} for rule_id in rule_ids}
+    for row in rows:
+        by_rule[row.rule_id][row.kind] = row
+    return [by_rule[rule_id] for rule_id in rule_ids]
+
+
+async def load_connections(
+    db: Database, ids: Sequence[int]
+) -> list[ProvisioningConnection | None]:
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(ProvisioningConnection).where(ProvisioningConnection.id.in_(list(ids)))  # type: ignore[union-attr]
+        )
+        found = {row.id: row for row in rows}
+    return [found.get(i) for i in ids]
+
+
+async def load_rules(db: Database, ids: Sequence[int]) -> list[Rule | None]:
+    async with db.session() as session:
+        rows = await session.scalars(select(Rule).where(Rule.id.in_(list(ids))))  # type: ignore[union-attr]
+        found = {row.id: row for row in rows}
+    return [found.get(i) for i in ids]

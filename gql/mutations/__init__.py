@@ -1,0 +1,1 @@
+"""Mutations, grouped by what they change. Each returns a union with ``Error`` types."""

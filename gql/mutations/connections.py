@@ -1,0 +1,160 @@
+"""Create, update and delete provisioning connections. Secrets are write-only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pydantic
+import strawberry
+from sqlalchemy import func, select
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from gql.context import Info
+from gql.engine.recorder import admin_event
+from gql.mutations.common import pydantic_errors
+from gql.store.models import ProvisioningConnection as ConnectionRow
+from gql.store.models import Rule as RuleRow
+from gql.store.models import utcnow
+from gql.types.common import node_pk
+from gql.types.connection import ProvisioningConnection
+from gql.types.errors import (
+    ConflictError,
+    ConnectorNotInstalledError,
+    NotFoundError,
+    ValidationError,
+    conflict,
+    connector_missing,
+    invalid,
+    not_found,
+)
+
+
+@strawberry.type
+class DeletePayload:
+    deleted_id: relay.GlobalID
+
+
+ConnectionResult = Annotated[
+    ProvisioningConnection | NotFoundError | ValidationError | ConnectorNotInstalledError | ConflictError,
+    strawberry.union("ProvisioningConnectionResult"),
+]
+DeleteResult = Annotated[
+    DeletePayload | NotFoundError | ConflictError, strawberry.union("DeleteResult")
+]
+
+
+@strawberry.input
+class CreateProvisioningConnectionInput:
+    name: str
+    connector_type: str
+    settings: JSON = strawberry.field(default_factory=dict)
+    secrets: JSON = strawberry.field(
+        default_factory=dict, description="Secret settings; stored apart and never returned."
+    )
+
+
+@strawberry.input
+class UpdateProvisioningConnectionInput:
+    id: relay.GlobalID
+    name: str | None = strawberry.UNSET
+    settings: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the non-secret settings."
+    )
+    secrets: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Secrets to set; secrets not named keep their value."
+    )
+
+
+def _split(
+    info: Info, connector_type: str, settings: Any, secrets: Any, old_secrets: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]] | ValidationError | ConnectorNotInstalledError:
+    registry = info.context.services.registry
+    ctype = registry.get(connector_type)
+    if ctype is None:
+        return connector_missing(connector_type)
+    if not isinstance(settings, dict) or not isinstance(secrets, dict):
+        return invalid(("settings", "settings and secrets must be JSON objects"))
+    secret_names = set(ctype.secret_fields)
+    merged_secrets = {**old_secrets, **{k: v for k, v in secrets.items() if k in secret_names}}
+    merged_secrets.update({k: v for k, v in settings.items() if k in secret_names})
+    unknown = set(secrets) - secret_names
+    if unknown:
+        return invalid(*((f"secrets.{name}", "not a secret of this connector") for name in sorted(unknown)))
+    plain = {k: v for k, v in settings.items() if k not in secret_names}
+    try:
+        model = registry.validate_settings(connector_type, plain, merged_secrets)
+    except pydantic.ValidationError as exc:
+        return pydantic_errors(exc, "settings")
+    stored = model.model_dump(mode="json", exclude=secret_names)
+    return stored, merged_secrets
+
+
+async def _name_taken(session: Any, name: str, except_id: int | None = None) -> bool:
+    statement = select(func.count()).select_from(ConnectionRow).where(ConnectionRow.name == name)
+    if except_id is not None:
+        statement = statement.where(ConnectionRow.id != except_id)
+    return bool(await session.scalar(statement))
+
+
+async def create_provisioning_connection(
+    info: Info, input: CreateProvisioningConnectionInput
+) -> ConnectionResult:
+    name = input.name.strip()
+    if not name:
+        return invalid(("name", "must not be empty"))
+    split = _split(info, input.connector_type, input.settings, input.secrets, {})
+    if not isinstance(split, tuple):
+        return split
+    async with info.context.db.session() as session:
+        if await _name_taken(session, name):
+            return conflict(f"a provisioning connection named {name!r} exists")
+        row = ConnectionRow(name=name, connector_type=input.connector_type, settings=split[0], secrets=split[1])
+        session.add(row)
+        await session.flush()
+        session.add(admin_event(operation="CREATE_CONNECTION", message=f"connection {name!r} created", actor=info.context.actor))
+        await session.commit()
+    return ProvisioningConnection.from_row(row)
+
+
+async def update_provisioning_connection(
+    info: Info, input: UpdateProvisioningConnectionInput
+) -> ConnectionResult:
+    pk = node_pk(input.id, "ProvisioningConnection")
+    if isinstance(pk, NotFoundError):
+        return pk
+    async with info.context.db.session() as session:
+        row = await session.get(ConnectionRow, pk)
+        if row is None:
+            return not_found("ProvisioningConnection", input.id)
+        name = row.name if input.name in (None, strawberry.UNSET) else str(input.name).strip()
+        if not name:
+            return invalid(("name", "must not be empty"))
+        if name != row.name and await _name_taken(session, name, pk):
+            return conflict(f"a provisioning connection named {name!r} exists")
+        settings = row.settings if input.settings in (None, strawberry.UNSET) else input.settings
+        secrets = {} if input.secrets in (None, strawberry.UNSET) else input.secrets
+        split = _split(info, row.connector_type, settings, secrets, dict(row.secrets))
+        if not isinstance(split, tuple):
+            return split
+        row.name, row.settings, row.secrets, row.updated_at = name, split[0], split[1], utcnow()
+        session.add(admin_event(operation="UPDATE_CONNECTION", message=f"connection {name!r} updated", actor=info.context.actor))
+        await session.commit()
+    return ProvisioningConnection.from_row(row)
+
+
+async def delete_provisioning_connection(info: Info, id: relay.GlobalID) -> DeleteResult:
+    pk = node_pk(id, "ProvisioningConnection")
+    if isinstance(pk, NotFoundError):
+        return pk
+    async with info.context.db.session() as session:
+        row = await session.get(ConnectionRow, pk)
+        if row is None:
+            return not_found("ProvisioningConnection", id)
+        used = await session.scalar(select(func.count()).select_from(RuleRow).where(RuleRow.connection_id == pk))
+        if used:
+            return conflict(f"connection {row.name!r} is used by {used} rule(s); delete them first")
+        await session.delete(row)
+        session.add(admin_event(operation="DELETE_CONNECTION", message=f"connection {row.name!r} deleted", actor=info.context.actor))
+        await session.commit()
+    return DeletePayload(deleted_id=id)

@@ -1,0 +1,203 @@
+"""Create, update and delete rules. Every check runs before anything is written."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import delete, func, select
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from connectors import DeprovisionAction, Direction
+from gql.context import Info
+from gql.engine.mapping import InvalidMapping, validate_mappings
+from gql.engine.recorder import admin_event
+from gql.engine.scope import InvalidFilter, compile_scope
+from gql.mutations.common import parse_ids
+from gql.mutations.connections import DeletePayload, DeleteResult
+from gql.store.models import DirectoryGroup as GroupRow
+from gql.store.models import EntitySyncState, RuleCounts, SyncRun
+from gql.store.models import ProvisioningConnection as ConnectionRow
+from gql.store.models import Rule as RuleRow
+from gql.store.models import utcnow
+from gql.types.common import node_pk
+from gql.types.enums import DeprovisionActionEnum, SyncDirection
+from gql.types.errors import (
+    ConnectorNotInstalledError,
+    NotFoundError,
+    ValidationError,
+    conflict,
+    connector_missing,
+    invalid,
+    not_found,
+)
+from gql.types.rule import Rule
+
+RuleResult = Annotated[
+    Rule | NotFoundError | ValidationError | ConnectorNotInstalledError, strawberry.union("RuleResult")
+]
+MIN_POLL_SECONDS = 10
+
+
+@strawberry.input
+class CreateRuleInput:
+    name: str
+    connection_id: relay.GlobalID
+    direction: SyncDirection  # type: ignore[valid-type]
+    enabled: bool = False
+    user_filter: str | None = strawberry.field(
+        default=None, description='SCIM filter over user attributes, e.g. department eq "Sales".'
+    )
+    group_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    attribute_mappings: JSON | None = strawberry.field(
+        default=None, description="Canonical attribute → directory field, e.g. {\"title\": \"department\"}."
+    )
+    deprovision_action: DeprovisionActionEnum = DeprovisionAction.DISABLE  # type: ignore[valid-type]
+    poll_interval_seconds: int = 900
+
+
+@strawberry.input
+class UpdateRuleInput:
+    id: relay.GlobalID
+    name: str | None = strawberry.UNSET
+    user_filter: str | None = strawberry.UNSET
+    group_ids: list[relay.GlobalID] | None = strawberry.UNSET
+    attribute_mappings: JSON | None = strawberry.UNSET
+    deprovision_action: DeprovisionActionEnum | None = strawberry.UNSET  # type: ignore[valid-type]
+    poll_interval_seconds: int | None = strawberry.UNSET
+
+
+async def _check(
+    info: Info, session: Any, values: dict[str, Any], connection: ConnectionRow
+) -> ValidationError | ConnectorNotInstalledError | None:
+    ctype = info.context.services.registry.get(connection.connector_type)
+    if ctype is None:
+        return connector_missing(connection.connector_type)
+    problems: list[tuple[str, str]] = []
+    if not values["name"].strip():
+        problems.append(("name", "must not be empty"))
+    direction = Direction(values["direction"])
+    if direction not in ctype.directions:
+        problems.append(("direction", f"connector {ctype.name!r} does not support {direction.value}"))
+    try:
+        compile_scope(values["user_filter"])
+    except InvalidFilter as exc:
+        problems.append(("userFilter", str(exc)))
+    try:
+        validate_mappings(values["attribute_mappings"] or {})
+    except InvalidMapping as exc:
+        problems.append(("attributeMappings", str(exc)))
+    if values["poll_interval_seconds"] < MIN_POLL_SECONDS:
+        problems.append(("pollIntervalSeconds", f"must be at least {MIN_POLL_SECONDS}"))
+    group_ids = values["group_ids"]
+    if group_ids and direction is Direction.INBOUND:
+        problems.append(("groupIds", "inbound rules read users only; select no groups"))
+    elif group_ids:
+        found = await session.scalar(select(func.count()).select_from(GroupRow).where(GroupRow.id.in_(group_ids)))  # type: ignore[union-attr]
+        if found != len(set(group_ids)):
+            problems.append(("groupIds", "unknown directory group"))
+    return invalid(*problems) if problems else None
+
+
+async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
+    connection_pk = node_pk(input.connection_id, "ProvisioningConnection")
+    if isinstance(connection_pk, NotFoundError):
+        return connection_pk
+    group_ids = parse_ids(input.group_ids, "DirectoryGroup", "groupIds")
+    if isinstance(group_ids, ValidationError):
+        return group_ids
+    if input.attribute_mappings is not None and not isinstance(input.attribute_mappings, dict):
+        return invalid(("attributeMappings", "must be a JSON object"))
+    values = {
+        "name": input.name, "direction": input.direction.value, "user_filter": input.user_filter,
+        "group_ids": group_ids, "attribute_mappings": input.attribute_mappings or {},
+        "deprovision_action": input.deprovision_action.value,
+        "poll_interval_seconds": input.poll_interval_seconds,
+    }
+    async with info.context.db.session() as session:
+        connection = await session.get(ConnectionRow, connection_pk)
+        if connection is None:
+            return not_found("ProvisioningConnection", input.connection_id)
+        error = await _check(info, session, values, connection)
+        if error is not None:
+            return error
+        row = RuleRow(**{**values, "name": values["name"].strip()}, connection_id=connection_pk, enabled=input.enabled)
+        session.add(row)
+        await session.flush()
+        session.add(admin_event(operation="CREATE_RULE", message=f"rule {row.name!r} created", actor=info.context.actor, rule_id=row.id))
+        await session.commit()
+    if row.enabled:
+        from gql.engine.engine import RunKind
+
+        assert row.id is not None
+        await info.context.services.engine.request_run(row.id, RunKind.FULL, actor=info.context.actor)
+    return Rule.from_row(row)
+
+
+async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
+    pk = node_pk(input.id, "Rule")
+    if isinstance(pk, NotFoundError):
+        return pk
+    async with info.context.db.session() as session:
+        row = await session.get(RuleRow, pk)
+        if row is None:
+            return not_found("Rule", input.id)
+        values = {
+            "name": row.name, "direction": row.direction, "user_filter": row.user_filter,
+            "group_ids": list(row.group_ids), "attribute_mappings": dict(row.attribute_mappings),
+            "deprovision_action": row.deprovision_action,
+            "poll_interval_seconds": row.poll_interval_seconds,
+        }
+        if input.name is not strawberry.UNSET and input.name is not None:
+            values["name"] = input.name
+        if input.user_filter is not strawberry.UNSET:
+            values["user_filter"] = input.user_filter
+        if input.group_ids is not strawberry.UNSET:
+            group_ids = parse_ids(input.group_ids or [], "DirectoryGroup", "groupIds")
+            if isinstance(group_ids, ValidationError):
+                return group_ids
+            values["group_ids"] = group_ids
+        if input.attribute_mappings is not strawberry.UNSET:
+            if input.attribute_mappings is not None and not isinstance(input.attribute_mappings, dict):
+                return invalid(("attributeMappings", "must be a JSON object"))
+            values["attribute_mappings"] = input.attribute_mappings or {}
+        if input.deprovision_action not in (strawberry.UNSET, None):
+            values["deprovision_action"] = input.deprovision_action.value  # type: ignore[union-attr]
+        if input.poll_interval_seconds not in (strawberry.UNSET, None):
+            values["poll_interval_seconds"] = input.poll_interval_seconds
+        connection = await session.get(ConnectionRow, row.connection_id)
+        assert connection is not None
+        error = await _check(info, session, values, connection)
+        if error is not None:
+            return error
+        for key, value in values.items():
+            setattr(row, key, value.strip() if key == "name" else value)
+        row.updated_at = utcnow()
+        session.add(admin_event(operation="UPDATE_RULE", message=f"rule {row.name!r} updated", actor=info.context.actor, rule_id=pk))
+        await session.commit()
+    return Rule.from_row(row)
+
+
+async def delete_rule(info: Info, id: relay.GlobalID) -> DeleteResult:
+    pk = node_pk(id, "Rule")
+    if isinstance(pk, NotFoundError):
+        return pk
+    async with info.context.db.session() as session:
+        row = await session.get(RuleRow, pk)
+        if row is None:
+            return not_found("Rule", id)
+        active = await session.scalar(
+            select(func.count()).select_from(SyncRun).where(
+                SyncRun.rule_id == pk, SyncRun.status.in_(("QUEUED", "RUNNING"))  # type: ignore[attr-defined]
+            )
+        )
+        if active:
+            return conflict(f"rule {row.name!r} has a run in progress; delete it when the run ends")
+        for table in (EntitySyncState, RuleCounts, SyncRun):
+            await session.execute(delete(table).where(table.rule_id == pk))  # type: ignore[attr-defined]
+        await session.delete(row)
+        # The rule's audit trail stays: it is the record of what was done.
+        session.add(admin_event(operation="DELETE_RULE", message=f"rule {row.name!r} deleted", actor=info.context.actor, rule_id=pk))
+        await session.commit()
+    return DeletePayload(deleted_id=id)

@@ -1,0 +1,161 @@
+"""The Strawberry schema: queries, mutations, the progress subscription, and safe defaults."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from gql.context import Info
+from gql.engine.progress import FINAL_STATUSES
+from gql.mutations import connections, directory, rules, sync
+from gql.settings import Settings, get_settings
+from gql.store.models import SyncRun as RunRow
+from gql.types.common import node_pk
+from gql.types.connection import ProvisioningConnectionConnection, list_connections
+from gql.types.connector_type import ConnectorType
+from gql.types.directory_group import DirectoryGroupConnection, list_groups
+from gql.types.directory_user import DirectoryUserConnection, list_users
+from gql.types.errors import Error, NotFoundError
+from gql.types.rule import Rule, RuleConnection, list_rules
+from gql.types.sync_run import SyncRun
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its global id; null when it does not exist.")
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+        # A plain resolver rather than relay.node(): the schema is built more than once per
+        # process (module-level and per app), and relay.node() may only be applied once.
+        try:
+            return await id.resolve_node(info, required=False)  # type: ignore[no-any-return]
+        except (ValueError, KeyError):
+            return None
+
+    @strawberry.field
+    async def rules(self, info: Info, first: int | None = None, after: str | None = None) -> RuleConnection:
+        return await list_rules(info, first, after)
+
+    @strawberry.field
+    async def rule(self, info: Info, id: relay.GlobalID) -> Rule | None:
+        pk = node_pk(id, "Rule")
+        if isinstance(pk, NotFoundError):
+            return None
+        row = await info.context.rules.load(pk)
+        return Rule.from_row(row) if row else None
+
+    @strawberry.field
+    async def provisioning_connections(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> ProvisioningConnectionConnection:
+        return await list_connections(info, first, after)
+
+    @strawberry.field(description="Registered connector plugins, with their settings schema.")
+    def connector_types(self, info: Info) -> list[ConnectorType]:
+        return [ConnectorType.from_registered(r) for r in info.context.services.registry.all_types()]
+
+    @strawberry.field(description="Plugins that failed to load or were refused, one line each.")
+    def plugin_problems(self, info: Info) -> list[str]:
+        return list(info.context.services.registry.problems)
+
+    @strawberry.field
+    async def directory_users(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> DirectoryUserConnection:
+        return await list_users(info, first, after)
+
+    @strawberry.field
+    async def directory_groups(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> DirectoryGroupConnection:
+        return await list_groups(info, first, after)
+
+
+@strawberry.type
+class Mutation:
+    full_resync = strawberry.mutation(resolver=sync.full_resync)
+    set_rule_enabled = strawberry.mutation(resolver=sync.set_rule_enabled)
+    test_provisioning_connection = strawberry.mutation(resolver=sync.test_provisioning_connection)
+    create_rule = strawberry.mutation(resolver=rules.create_rule)
+    update_rule = strawberry.mutation(resolver=rules.update_rule)
+    delete_rule = strawberry.mutation(resolver=rules.delete_rule)
+    create_provisioning_connection = strawberry.mutation(resolver=connections.create_provisioning_connection)
+    update_provisioning_connection = strawberry.mutation(resolver=connections.update_provisioning_connection)
+    delete_provisioning_connection = strawberry.mutation(resolver=connections.delete_provisioning_connection)
+    create_directory_user = strawberry.mutation(resolver=directory.create_directory_user)
+    update_directory_user = strawberry.mutation(resolver=directory.update_directory_user)
+    delete_directory_user = strawberry.mutation(resolver=directory.delete_directory_user)
+    create_directory_group = strawberry.mutation(resolver=directory.create_directory_group)
+    update_directory_group = strawberry.mutation(resolver=directory.update_directory_group)
+    delete_directory_group = strawberry.mutation(resolver=directory.delete_directory_group)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="The run at once, then at each progress step; completes after its final state."
+    )
+    async def sync_run_progress(self, info: Info, run_id: relay.GlobalID) -> AsyncGenerator[SyncRun, None]:
+        pk = node_pk(run_id, "SyncRun")
+        if isinstance(pk, NotFoundError):
+            raise GraphQLError(pk.message, extensions={"code": pk.code})
+        services = info.context.services
+        async with services.hub.listen(pk) as queue:
+            async with services.db.session() as session:
+                row = await session.get(RunRow, pk)
+            if row is None:
+                raise GraphQLError(f"no SyncRun with id {run_id}", extensions={"code": "NOT_FOUND"})
+            yield SyncRun.from_row(row)
+            last = (row.status, row.processed, row.total)
+            while row.status not in FINAL_STATUSES:
+                row = await queue.get()
+                if (row.status, row.processed, row.total) != last:
+                    last = (row.status, row.processed, row.total)
+                    yield SyncRun.from_row(row)
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    # GraphQL's own errors (validation, bad ids, limits) speak to the caller; anything a
+    # resolver raised unexpectedly is masked.
+    original = error.original_error
+    return original is not None and not isinstance(original, (GraphQLError, ValueError))
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with caches and limits on, their validation rules built once."""
+    settings = settings or get_settings()
+    rules_once = [
+        *QueryDepthLimiter(max_depth=settings.query_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.query_max_aliases).validation_rules,
+    ]
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.query_max_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: AddValidationRules(rules_once),
+        lambda: MaskErrors(should_mask_error=_should_mask),
+    ]
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Error],
+        extensions=extensions,
+        config=StrawberryConfig(relay_max_results=settings.max_page_size),
+    )
+
+
+schema = build_schema()

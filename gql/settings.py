@@ -1,0 +1,58 @@
+"""All settings, from the environment (``PROVISYNC_*``), through one object."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """provisync's settings. Each field reads ``PROVISYNC_<FIELD>`` from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="PROVISYNC_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///provisync.db",
+        description="SQLAlchemy async URL: the embedded SQLite file, or postgresql+psycopg://...",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    connector_timeout: float = Field(
+        default=120.0, description="Seconds one connector call may take before the run fails."
+    )
+    request_timeout: float = Field(
+        default=30.0, description="Seconds one request to an outside system may take."
+    )
+    outbound_debounce: float = Field(
+        default=0.2, description="Seconds directory changes are gathered before they are pushed."
+    )
+    scheduler_tick: float = Field(
+        default=5.0, description="Seconds between checks for inbound rules due for a poll."
+    )
+    batch_size: int = Field(default=500, description="Entities handed to a connector at once.")
+    disable_plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Plugin names not to load (comma-separated)."
+    )
+    extra_plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Module names to register as plugins (tests, dev)."
+    )
+    max_page_size: int = Field(default=100, description="Largest `first` a connection accepts.")
+    query_max_depth: int = 12
+    query_max_aliases: int = 30
+    query_max_tokens: int = 4000
+
+    @field_validator("disable_plugins", "extra_plugins", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

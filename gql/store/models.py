@@ -1,0 +1,182 @@
+"""SQLModel tables: the directory, connections, rules, per-rule entity states, runs, audit.
+
+Only the sync engine writes :class:`EntitySyncState`, :class:`RuleCounts` and
+:class:`AuditEvent`. :class:`RuleCounts` holds the per-rule, per-kind tallies the engine keeps
+in the same transaction as the states, so a summary costs the same for a million states as
+for none.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kwargs: Any) -> Any:
+    return Field(sa_type=DateTime(timezone=True), **kwargs)  # type: ignore[call-overload]
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class DirectoryUser(SQLModel, table=True):
+    __tablename__ = "directory_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_name: str = Field(index=True, unique=True, max_length=256)
+    given_name: str | None = None
+    family_name: str | None = None
+    display_name: str | None = None
+    email: str | None = Field(default=None, index=True)
+    phone: str | None = None
+    title: str | None = None
+    department: str | None = None
+    employee_id: str | None = None
+    manager: str | None = None
+    active: bool = True
+    source_rule_id: int | None = Field(default=None, index=True)
+    source_key: str | None = Field(default=None, index=True)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class DirectoryGroup(SQLModel, table=True):
+    __tablename__ = "directory_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str = Field(index=True, unique=True, max_length=256)
+    description: str | None = None
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class GroupMembership(SQLModel, table=True):
+    __tablename__ = "group_membership"
+
+    group_id: int = Field(foreign_key="directory_group.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(
+        foreign_key="directory_user.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
+
+
+class ProvisioningConnection(SQLModel, table=True):
+    """One configured connector instance. Secrets are kept apart from settings."""
+
+    __tablename__ = "provisioning_connection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=256)
+    connector_type: str = Field(max_length=128)
+    settings: dict[str, Any] = _json(dict)
+    secrets: dict[str, Any] = _json(dict)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class Rule(SQLModel, table=True):
+    """What to sync where. The directory is the side that is not the connection."""
+
+    __tablename__ = "rule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=256)
+    enabled: bool = False
+    direction: str = Field(max_length=16)
+    connection_id: int = Field(foreign_key="provisioning_connection.id", index=True)
+    user_filter: str | None = None
+    group_ids: list[int] = _json(list)
+    attribute_mappings: dict[str, str] = _json(dict)
+    deprovision_action: str = Field(default="DISABLE", max_length=16)
+    poll_interval_seconds: int = 900
+    watermark: str | None = None
+    last_sync_at: datetime | None = _ts(default=None)
+    last_run_status: str | None = None
+    last_run_error: str | None = None
+    next_poll_at: datetime | None = _ts(default=None)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class EntitySyncState(SQLModel, table=True):
+    """Where one impacted entity of one rule stands. One row per (rule, kind, key)."""
+
+    __tablename__ = "entity_sync_state"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "kind", "entity_key", name="uq_state_entity"),
+        Index("ix_state_rule_kind_state", "rule_id", "kind", "state", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="rule.id", ondelete="CASCADE")
+    kind: str = Field(max_length=8)
+    entity_key: str = Field(max_length=256)
+    display_name: str = ""
+    state: str = Field(max_length=16)
+    action: str = Field(default="NONE", max_length=16)
+    reason: str | None = None
+    differences: list[dict[str, Any]] = _json(list)
+    target_id: str | None = None
+    write_back_ok: bool | None = None
+    write_back_reason: str | None = None
+    write_back_at: datetime | None = _ts(default=None)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class RuleCounts(SQLModel, table=True):
+    """Tallies of :class:`EntitySyncState` per rule and kind, kept by the engine."""
+
+    __tablename__ = "rule_counts"
+
+    rule_id: int = Field(foreign_key="rule.id", primary_key=True, ondelete="CASCADE")
+    kind: str = Field(primary_key=True, max_length=8)
+    success: int = 0
+    unsynced: int = 0
+    partial: int = 0
+    failed: int = 0
+    write_back_failures: int = 0
+
+
+class SyncRun(SQLModel, table=True):
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_run_rule_id", "rule_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="rule.id", ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    processed: int = 0
+    total: int | None = None
+    counts: dict[str, int] = _json(dict)
+    error: str | None = None
+    started_by: str = "system"
+    queued_at: datetime = _ts(default_factory=utcnow)
+    started_at: datetime | None = _ts(default=None)
+    finished_at: datetime | None = _ts(default=None)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_rule_kind", "rule_id", "kind", "id"),
+        Index("ix_audit_rule", "rule_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int | None = Field(default=None)
+    run_id: int | None = Field(default=None)
+    kind: str | None = Field(default=None, max_length=8)
+    entity_key: str | None = None
+    entity_name: str | None = None
+    operation: str = Field(max_length=32)
+    outcome: str = Field(max_length=16)
+    message: str | None = None
+    actor: str = "system"
+    created_at: datetime = _ts(default_factory=utcnow)

@@ -1,0 +1,60 @@
+"""DirectoryGroup: a group of provisync's own directory, with its members."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import strawberry
+from sqlalchemy import select
+from strawberry import relay
+
+from gql.context import Info
+from gql.store.models import DirectoryGroup as GroupRow
+from gql.store.models import DirectoryUser as UserRow
+from gql.store.models import GroupMembership
+from gql.types.directory_user import DirectoryUser, DirectoryUserConnection
+from gql.types.pagination import CountedConnection, paginate
+
+
+@strawberry.type
+class DirectoryGroup(relay.Node):
+    id: relay.NodeID[int]
+    display_name: str
+    description: str | None
+
+    @strawberry.field
+    async def members(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> DirectoryUserConnection:
+        statement = select(UserRow).join(GroupMembership, GroupMembership.user_id == UserRow.id).where(  # type: ignore[arg-type]
+            GroupMembership.group_id == self.id
+        )
+        return await paginate(  # type: ignore[return-value]
+            info, statement, UserRow.id, DirectoryUser.from_row, DirectoryUserConnection,
+            first=first, after=after,
+        )
+
+    @classmethod
+    def from_row(cls, row: GroupRow) -> DirectoryGroup:
+        return cls(id=row.id or 0, display_name=row.display_name, description=row.description)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[DirectoryGroup | None]:
+        ids = [int(i) for i in node_ids]
+        async with info.context.db.session() as session:
+            rows = {r.id: r for r in await session.scalars(select(GroupRow).where(GroupRow.id.in_(ids)))}  # type: ignore[union-attr]
+        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+
+
+@strawberry.type
+class DirectoryGroupConnection(CountedConnection[DirectoryGroup]):
+    pass
+
+
+async def list_groups(info: Info, first: int | None, after: str | None) -> DirectoryGroupConnection:
+    return await paginate(  # type: ignore[return-value]
+        info, select(GroupRow), GroupRow.id, DirectoryGroup.from_row, DirectoryGroupConnection,
+        first=first, after=after,
+    )

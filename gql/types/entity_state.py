@@ -1,0 +1,81 @@
+"""EntityState: where one impacted user or group of a rule stands, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+from strawberry import relay
+
+from gql.context import Info
+from gql.store.models import EntitySyncState as StateRow
+from gql.types.common import aware
+from gql.types.enums import EntityKindEnum, EntitySyncState, SyncAction
+from gql.types.pagination import CountedConnection
+
+
+@strawberry.type
+class AttributeDifference:
+    attribute: str
+    source_value: str | None
+    target_value: str | None
+
+
+@strawberry.type
+class WriteBackResult:
+    ok: bool
+    reason: str | None
+    at: datetime | None
+
+
+@strawberry.type(name="EntityState")
+class EntityStateNode(relay.Node):
+    id: relay.NodeID[int]
+    kind: EntityKindEnum  # type: ignore[valid-type]
+    entity_key: str = strawberry.field(description="The entity's id at the rule's source.")
+    display_name: str
+    state: EntitySyncState  # type: ignore[valid-type]
+    last_action: SyncAction  # type: ignore[valid-type]
+    reason: str | None
+    differences: list[AttributeDifference]
+    target_id: str | None
+    write_back: WriteBackResult | None = strawberry.field(
+        description="The last write-back of this user, for connectors that write back."
+    )
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: StateRow) -> EntityStateNode:
+        return cls(
+            id=row.id or 0,
+            kind=row.kind,  # type: ignore[arg-type]
+            entity_key=row.entity_key,
+            display_name=row.display_name,
+            state=row.state,  # type: ignore[arg-type]
+            last_action=row.action,  # type: ignore[arg-type]
+            reason=row.reason,
+            differences=[AttributeDifference(**d) for d in row.differences],
+            target_id=row.target_id,
+            write_back=None
+            if row.write_back_ok is None
+            else WriteBackResult(
+                ok=row.write_back_ok, reason=row.write_back_reason, at=aware(row.write_back_at)
+            ),
+            updated_at=aware(row.updated_at) or row.updated_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[EntityStateNode | None]:
+        ids = [int(i) for i in node_ids]
+        async with info.context.db.session() as session:
+            rows = {r.id: r for r in await session.scalars(select(StateRow).where(StateRow.id.in_(ids)))}  # type: ignore[union-attr]
+        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+
+
+@strawberry.type
+class EntityStateConnection(CountedConnection[EntityStateNode]):
+    pass

@@ -1,0 +1,165 @@
+"""Rule: what to sync where, how it is doing, and its history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from gql.context import Info
+from gql.store.models import EntitySyncState as StateRow
+from gql.store.models import Rule as RuleRow
+from gql.store.models import SyncRun as RunRow
+from gql.types.audit_event import AuditEventConnection, audit_log
+from gql.types.common import aware
+from gql.types.connection import ProvisioningConnection
+from gql.types.entity_state import EntityStateConnection, EntityStateNode
+from gql.types.enums import (
+    DeprovisionActionEnum,
+    EndpointKind,
+    EntityKindEnum,
+    EntitySyncState,
+    SyncDirection,
+    SyncStatus,
+)
+from gql.types.pagination import CountedConnection, paginate
+from gql.types.summary import SyncSummary, summary_for_rule
+from gql.types.sync_run import SyncRunConnection
+from gql.types.sync_run import SyncRun as SyncRunNode
+
+
+@strawberry.type
+class Endpoint:
+    """One side of a rule: the directory, or a provisioning connection."""
+
+    name: str
+    kind: EndpointKind
+    connection: ProvisioningConnection | None
+
+
+@strawberry.type
+class Rule(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    enabled: bool
+    direction: SyncDirection  # type: ignore[valid-type]
+    user_filter: str | None
+    group_ids: list[relay.GlobalID]
+    attribute_mappings: JSON
+    deprovision_action: DeprovisionActionEnum  # type: ignore[valid-type]
+    poll_interval_seconds: int
+    last_run_error: str | None = strawberry.field(description="Why the last run failed, if it did.")
+    row: strawberry.Private[RuleRow]
+
+    @classmethod
+    def from_row(cls, row: RuleRow) -> Rule:
+        return cls(
+            id=row.id or 0,
+            name=row.name,
+            enabled=row.enabled,
+            direction=row.direction,  # type: ignore[arg-type]
+            user_filter=row.user_filter,
+            group_ids=[relay.GlobalID("DirectoryGroup", str(g)) for g in row.group_ids],
+            attribute_mappings=dict(row.attribute_mappings),
+            deprovision_action=row.deprovision_action,  # type: ignore[arg-type]
+            poll_interval_seconds=row.poll_interval_seconds,
+            last_run_error=row.last_run_error if row.last_run_status == "FAILED" else None,
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Rule | None]:
+        rows = await info.context.rules.load_many([int(i) for i in node_ids])
+        return [cls.from_row(r) if r else None for r in rows]
+
+    @strawberry.field
+    def status(self) -> SyncStatus:
+        if not self.row.enabled:
+            return SyncStatus.INACTIVE
+        if self.row.last_run_status == "FAILED":
+            return SyncStatus.FAILED
+        return SyncStatus.ACTIVE
+
+    @strawberry.field(description="When the rule last synced successfully.")
+    def last_sync(self) -> datetime | None:
+        return aware(self.row.last_sync_at)
+
+    async def _connection_endpoint(self, info: Info) -> Endpoint:
+        row = await info.context.connections.load(self.row.connection_id)
+        node = ProvisioningConnection.from_row(row) if row else None
+        return Endpoint(name=row.name if row else "(deleted)", kind=EndpointKind.CONNECTION, connection=node)
+
+    @strawberry.field
+    async def source(self, info: Info) -> Endpoint:
+        if self.row.direction == "OUTBOUND":
+            return Endpoint(name="Directory", kind=EndpointKind.DIRECTORY, connection=None)
+        return await self._connection_endpoint(info)
+
+    @strawberry.field
+    async def target(self, info: Info) -> Endpoint:
+        if self.row.direction == "INBOUND":
+            return Endpoint(name="Directory", kind=EndpointKind.DIRECTORY, connection=None)
+        return await self._connection_endpoint(info)
+
+    @strawberry.field
+    async def connection(self, info: Info) -> ProvisioningConnection | None:
+        row = await info.context.connections.load(self.row.connection_id)
+        return ProvisioningConnection.from_row(row) if row else None
+
+    @strawberry.field(description="Null while the rule is disabled.")
+    async def summary(self, info: Info) -> SyncSummary | None:
+        return await summary_for_rule(info, self.row)
+
+    @strawberry.field
+    async def entity_states(
+        self,
+        info: Info,
+        kind: EntityKindEnum | None = None,  # type: ignore[valid-type]
+        state: EntitySyncState | None = None,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> EntityStateConnection:
+        statement = select(StateRow).where(StateRow.rule_id == self.id)
+        if kind is not None:
+            statement = statement.where(StateRow.kind == kind.value)
+        if state is not None:
+            statement = statement.where(StateRow.state == state.value)
+        return await paginate(  # type: ignore[return-value]
+            info, statement, StateRow.id, EntityStateNode.from_row, EntityStateConnection,
+            first=first, after=after,
+        )
+
+    @strawberry.field(description="Runs, newest first.")
+    async def runs(self, info: Info, first: int | None = None, after: str | None = None) -> SyncRunConnection:
+        statement = select(RunRow).where(RunRow.rule_id == self.id)
+        return await paginate(  # type: ignore[return-value]
+            info, statement, RunRow.id, SyncRunNode.from_row, SyncRunConnection,
+            first=first, after=after, descending=True,
+        )
+
+    @strawberry.field(description="Everything recorded for this rule, newest first.")
+    async def audit_log(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> AuditEventConnection:
+        return await audit_log(info, self.id, None, first, after)
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return aware(self.row.created_at) or self.row.created_at
+
+
+@strawberry.type
+class RuleConnection(CountedConnection[Rule]):
+    pass
+
+
+async def list_rules(info: Info, first: int | None, after: str | None) -> RuleConnection:
+    return await paginate(  # type: ignore[return-value]
+        info, select(RuleRow), RuleRow.id, Rule.from_row, RuleConnection, first=first, after=after,
+    )
