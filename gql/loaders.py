@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.store.db import Database
 from gql.store.models import ProvisioningConnection, Rule, RuleCounts
 
+Reader = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
-async def load_rule_counts(db: Database, rule_ids: Sequence[int]) -> list[dict[str, RuleCounts]]:
+
+async def load_rule_counts(reader: Reader, rule_ids: Sequence[int]) -> list[dict[str, RuleCounts]]:
     """Tallies by kind for many rules in one statement, whatever the number of states."""
-    async with db.session() as session:
+    async with reader() as session:
         rows = list(
             await session.scalars(
                 select(RuleCounts).where(RuleCounts.rule_id.in_(list(rule_ids)))  # type: ignore[attr-defined]
@@ -25,9 +28,9 @@ async def load_rule_counts(db: Database, rule_ids: Sequence[int]) -> list[dict[s
 
 
 async def load_connections(
-    db: Database, ids: Sequence[int]
+    reader: Reader, ids: Sequence[int]
 ) -> list[ProvisioningConnection | None]:
-    async with db.session() as session:
+    async with reader() as session:
         rows = await session.scalars(
             select(ProvisioningConnection).where(ProvisioningConnection.id.in_(list(ids)))  # type: ignore[union-attr]
         )
@@ -35,8 +38,8 @@ async def load_connections(
     return [found.get(i) for i in ids]
 
 
-async def load_rules(db: Database, ids: Sequence[int]) -> list[Rule | None]:
-    async with db.session() as session:
+async def load_rules(reader: Reader, ids: Sequence[int]) -> list[Rule | None]:
+    async with reader() as session:
         rows = await session.scalars(select(Rule).where(Rule.id.in_(list(ids))))  # type: ignore[union-attr]
         found = {row.id: row for row in rows}
     return [found.get(i) for i in ids]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import strawberry
@@ -17,9 +17,10 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
-from gql.context import Info
+from gql.context import Context, Info
 from gql.engine.progress import FINAL_STATUSES
 from gql.mutations import connections, directory, rules, sync
 from gql.settings import Settings, get_settings
@@ -127,6 +128,16 @@ class Subscription:
                     yield SyncRun.from_row(row)
 
 
+class RequestSession(SchemaExtension):
+    """Closes the request's read session when the operation ends."""
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.close()
+
+
 def _should_mask(error: GraphQLError) -> bool:
     # GraphQL's own errors (validation, bad ids, limits) speak to the caller; anything a
     # resolver raised unexpectedly is masked.
@@ -147,6 +158,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=256),
         lambda: AddValidationRules(rules_once),
         lambda: MaskErrors(should_mask_error=_should_mask),
+        RequestSession,
     ]
     return strawberry.Schema(
         query=Query,

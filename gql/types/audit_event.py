@@ -52,7 +52,7 @@ class AuditEvent(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[AuditEvent | None]:
         ids = [int(i) for i in node_ids]
-        async with info.context.db.session() as session:
+        async with info.context.reader() as session:
             rows = {r.id: r for r in await session.scalars(select(AuditRow).where(AuditRow.id.in_(ids)))}  # type: ignore[union-attr]
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
 

@@ -43,7 +43,7 @@ class DirectoryGroup(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[DirectoryGroup | None]:
         ids = [int(i) for i in node_ids]
-        async with info.context.db.session() as session:
+        async with info.context.reader() as session:
             rows = {r.id: r for r in await session.scalars(select(GroupRow).where(GroupRow.id.in_(ids)))}  # type: ignore[union-attr]
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
 

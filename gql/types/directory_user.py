@@ -48,7 +48,7 @@ class DirectoryUser(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[DirectoryUser | None]:
         ids = [int(i) for i in node_ids]
-        async with info.context.db.session() as session:
+        async with info.context.reader() as session:
             rows = {r.id: r for r in await session.scalars(select(UserRow).where(UserRow.id.in_(ids)))}  # type: ignore[union-attr]
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -50,6 +50,7 @@ async def paginate(
     first: int | None,
     after: str | None,
     descending: bool = False,
+    on_page: Callable[[Info, Sequence[Any]], Awaitable[None]] | None = None,
 ) -> CountedConnection[NodeT]:
     """Page ``statement`` (rows of one entity) by its integer key ``key``.
 
@@ -58,7 +59,7 @@ async def paginate(
     """
     limit = info.context.page_size(first)
     after_key = decode_cursor(after)
-    async with info.context.db.session() as session:
+    async with info.context.reader() as session:
         total = await session.scalar(select(func.count()).select_from(statement.subquery()))
         page = statement
         if after_key is not None:
@@ -67,6 +68,8 @@ async def paginate(
         rows: Sequence[Any] = list(await session.scalars(page))
     has_next = len(rows) > limit
     rows = rows[:limit]
+    if on_page is not None:
+        await on_page(info, rows)
     edges = [relay.Edge(node=to_node(row), cursor=encode_cursor(row.id)) for row in rows]
     return connection(
         edges=edges,

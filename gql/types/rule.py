@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from typing import TypeVar
 
 import strawberry
 from sqlalchemy import select
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from gql.context import Info
+from gql.context import Info, peek
 from gql.store.models import EntitySyncState as StateRow
+from gql.store.models import ProvisioningConnection as ProvisioningConnectionRow
 from gql.store.models import Rule as RuleRow
 from gql.store.models import SyncRun as RunRow
 from gql.types.audit_event import AuditEventConnection, audit_log
@@ -27,7 +29,7 @@ from gql.types.enums import (
     SyncStatus,
 )
 from gql.types.pagination import CountedConnection, paginate
-from gql.types.summary import SyncSummary, summary_for_rule
+from gql.types.summary import SyncSummary, prefetch_rules, summary_for_rule
 from gql.types.sync_run import SyncRunConnection
 from gql.types.sync_run import SyncRun as SyncRunNode
 
@@ -90,31 +92,36 @@ class Rule(relay.Node):
     def last_sync(self) -> datetime | None:
         return aware(self.row.last_sync_at)
 
-    async def _connection_endpoint(self, info: Info) -> Endpoint:
-        row = await info.context.connections.load(self.row.connection_id)
-        node = ProvisioningConnection.from_row(row) if row else None
-        return Endpoint(name=row.name if row else "(deleted)", kind=EndpointKind.CONNECTION, connection=node)
+    def _connection(self, info: Info) -> ProvisioningConnectionRow | None | Awaitable[ProvisioningConnectionRow | None]:
+        found, row = peek(info.context.connections, self.row.connection_id)
+        return row if found else info.context.connections.load(self.row.connection_id)
 
-    @strawberry.field
-    async def source(self, info: Info) -> Endpoint:
-        if self.row.direction == "OUTBOUND":
+    def _endpoint(self, info: Info, directory_side: str) -> Endpoint | Awaitable[Endpoint]:
+        if self.row.direction == directory_side:
             return Endpoint(name="Directory", kind=EndpointKind.DIRECTORY, connection=None)
-        return await self._connection_endpoint(info)
+        row = self._connection(info)
+        if isinstance(row, Awaitable):
+            return _later(row, _connection_endpoint)
+        return _connection_endpoint(row)
 
     @strawberry.field
-    async def target(self, info: Info) -> Endpoint:
-        if self.row.direction == "INBOUND":
-            return Endpoint(name="Directory", kind=EndpointKind.DIRECTORY, connection=None)
-        return await self._connection_endpoint(info)
+    def source(self, info: Info) -> Endpoint:
+        return self._endpoint(info, "OUTBOUND")  # type: ignore[return-value]
 
     @strawberry.field
-    async def connection(self, info: Info) -> ProvisioningConnection | None:
-        row = await info.context.connections.load(self.row.connection_id)
-        return ProvisioningConnection.from_row(row) if row else None
+    def target(self, info: Info) -> Endpoint:
+        return self._endpoint(info, "INBOUND")  # type: ignore[return-value]
+
+    @strawberry.field
+    def connection(self, info: Info) -> ProvisioningConnection | None:
+        row = self._connection(info)
+        if isinstance(row, Awaitable):
+            return _later(row, _connection_node)  # type: ignore[return-value]
+        return _connection_node(row)
 
     @strawberry.field(description="Null while the rule is disabled.")
-    async def summary(self, info: Info) -> SyncSummary | None:
-        return await summary_for_rule(info, self.row)
+    def summary(self, info: Info) -> SyncSummary | None:
+        return summary_for_rule(info, self.row)  # type: ignore[return-value]
 
     @strawberry.field
     async def entity_states(
@@ -162,4 +169,23 @@ class RuleConnection(CountedConnection[Rule]):
 async def list_rules(info: Info, first: int | None, after: str | None) -> RuleConnection:
     return await paginate(  # type: ignore[return-value]
         info, select(RuleRow), RuleRow.id, Rule.from_row, RuleConnection, first=first, after=after,
+        on_page=prefetch_rules,
     )
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def _later(value: Awaitable[T], then: Callable[[T], R]) -> R:
+    return then(await value)
+
+
+def _connection_endpoint(row: ProvisioningConnectionRow | None) -> Endpoint:
+    return Endpoint(
+        name=row.name if row else "(deleted)", kind=EndpointKind.CONNECTION, connection=_connection_node(row)
+    )
+
+
+def _connection_node(row: ProvisioningConnectionRow | None) -> ProvisioningConnection | None:
+    return ProvisioningConnection.from_row(row) if row else None

@@ -74,7 +74,7 @@ class SyncRun(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[SyncRun | None]:
         ids = [int(i) for i in node_ids]
-        async with info.context.db.session() as session:
+        async with info.context.reader() as session:
             rows = {r.id: r for r in await session.scalars(select(RunRow).where(RunRow.id.in_(ids)))}  # type: ignore[union-attr]
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
 
