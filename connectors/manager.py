@@ -91,7 +91,7 @@ class ConnectorRegistry:
         registry = cls(pm=pm, problems=list(problems))
         for impl in pm.hook.provisync_connector_types.get_hookimpls():
             try:
-                declared = list(impl.function())
+                declared: list[ConnectorType] = list(impl.function())  # type: ignore[call-overload]
             except Exception as exc:
                 registry._problem(f"plugin {impl.plugin_name} failed to declare types: {exc!r}")
                 continue
@@ -152,5 +152,5 @@ class ConnectorRegistry:
                 connector_type=registered.connector_type, settings=settings, context=context
             )
             if instance is not None:
-                return instance  # type: ignore[no-any-return]
+                return instance  # type: ignore[no-any-return,return-value]
         raise RuntimeError(f"plugin {registered.plugin_name} created no connector for {name!r}")

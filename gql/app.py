@@ -30,7 +30,9 @@ class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with provisync's typed context."""
 
     def __init__(self, schema: strawberry.Schema, services: Services) -> None:
-        super().__init__(schema, graphql_ide="graphiql", subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+        super().__init__(
+            schema, graphql_ide="graphiql", subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL]
+        )
         self.services = services
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:  # type: ignore[override]
@@ -75,7 +77,9 @@ def create_app(
             async with services.db.session() as session:
                 version = await session.scalar(text("SELECT version_num FROM alembic_version"))
         except Exception:
-            return JSONResponse({"status": "unavailable", "database": "unreachable or not migrated"}, 503)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable or not migrated"}, 503
+            )
         return JSONResponse({"status": "ready", "migration": version})
 
     async def home(_request: Request) -> RedirectResponse:

@@ -10,7 +10,6 @@ from functools import partial
 from typing import Any, TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
@@ -73,7 +72,12 @@ class Context:
 def peek(loader: DataLoader[Any, Any], key: Any) -> tuple[bool, Any]:
     """A value the loader already holds, without awaiting: (found, value)."""
     future = loader.cache_map.get(key)
-    if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+    if (
+        future is not None
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    ):
         return True, future.result()
     return False, None
 

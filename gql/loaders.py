@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from gql.store.models import ProvisioningConnection, Rule, RuleCounts
 
@@ -18,7 +18,7 @@ async def load_rule_counts(reader: Reader, rule_ids: Sequence[int]) -> list[dict
     async with reader() as session:
         rows = list(
             await session.scalars(
-                select(RuleCounts).where(RuleCounts.rule_id.in_(list(rule_ids)))  # type: ignore[attr-defined]
+                select(RuleCounts).where(col(RuleCounts.rule_id).in_(list(rule_ids)))  # type: ignore[attr-defined]
             )
         )
     by_rule: dict[int, dict[str, RuleCounts]] = {rule_id: {} for rule_id in rule_ids}
@@ -32,7 +32,7 @@ async def load_connections(
 ) -> list[ProvisioningConnection | None]:
     async with reader() as session:
         rows = await session.scalars(
-            select(ProvisioningConnection).where(ProvisioningConnection.id.in_(list(ids)))  # type: ignore[union-attr]
+            select(ProvisioningConnection).where(col(ProvisioningConnection.id).in_(list(ids)))  # type: ignore[union-attr]
         )
         found = {row.id: row for row in rows}
     return [found.get(i) for i in ids]
@@ -40,6 +40,6 @@ async def load_connections(
 
 async def load_rules(reader: Reader, ids: Sequence[int]) -> list[Rule | None]:
     async with reader() as session:
-        rows = await session.scalars(select(Rule).where(Rule.id.in_(list(ids))))  # type: ignore[union-attr]
+        rows = await session.scalars(select(Rule).where(col(Rule.id).in_(list(ids))))  # type: ignore[union-attr]
         found = {row.id: row for row in rows}
     return [found.get(i) for i in ids]

@@ -47,7 +47,9 @@ class Query:
             return None
 
     @strawberry.field
-    async def rules(self, info: Info, first: int | None = None, after: str | None = None) -> RuleConnection:
+    async def rules(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> RuleConnection:
         return await list_rules(info, first, after)
 
     @strawberry.field
@@ -66,7 +68,9 @@ class Query:
 
     @strawberry.field(description="Registered connector plugins, with their settings schema.")
     def connector_types(self, info: Info) -> list[ConnectorType]:
-        return [ConnectorType.from_registered(r) for r in info.context.services.registry.all_types()]
+        return [
+            ConnectorType.from_registered(r) for r in info.context.services.registry.all_types()
+        ]
 
     @strawberry.field(description="Plugins that failed to load or were refused, one line each.")
     def plugin_problems(self, info: Info) -> list[str]:
@@ -93,9 +97,15 @@ class Mutation:
     create_rule = strawberry.mutation(resolver=rules.create_rule)
     update_rule = strawberry.mutation(resolver=rules.update_rule)
     delete_rule = strawberry.mutation(resolver=rules.delete_rule)
-    create_provisioning_connection = strawberry.mutation(resolver=connections.create_provisioning_connection)
-    update_provisioning_connection = strawberry.mutation(resolver=connections.update_provisioning_connection)
-    delete_provisioning_connection = strawberry.mutation(resolver=connections.delete_provisioning_connection)
+    create_provisioning_connection = strawberry.mutation(
+        resolver=connections.create_provisioning_connection
+    )
+    update_provisioning_connection = strawberry.mutation(
+        resolver=connections.update_provisioning_connection
+    )
+    delete_provisioning_connection = strawberry.mutation(
+        resolver=connections.delete_provisioning_connection
+    )
     create_directory_user = strawberry.mutation(resolver=directory.create_directory_user)
     update_directory_user = strawberry.mutation(resolver=directory.update_directory_user)
     delete_directory_user = strawberry.mutation(resolver=directory.delete_directory_user)
@@ -109,7 +119,9 @@ class Subscription:
     @strawberry.subscription(
         description="The run at once, then at each progress step; completes after its final state."
     )
-    async def sync_run_progress(self, info: Info, run_id: relay.GlobalID) -> AsyncGenerator[SyncRun, None]:
+    async def sync_run_progress(
+        self, info: Info, run_id: relay.GlobalID
+    ) -> AsyncGenerator[SyncRun, None]:
         pk = node_pk(run_id, "SyncRun")
         if isinstance(pk, NotFoundError):
             raise GraphQLError(pk.message, extensions={"code": pk.code})

@@ -13,7 +13,8 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from connectors import ConnectorRegistry, Direction, RunFailure
 from gql.engine.context import RunContext, open_connector
@@ -59,8 +60,10 @@ class SyncEngine:
         async with self.db.session() as session:
             await session.execute(
                 update(SyncRun)
-                .where(SyncRun.status.in_(ACTIVE_STATUSES))  # type: ignore[attr-defined]
-                .values(status="FAILED", error="interrupted: the process stopped", finished_at=utcnow())
+                .where(col(SyncRun.status).in_(ACTIVE_STATUSES))  # type: ignore[attr-defined]
+                .values(
+                    status="FAILED", error="interrupted: the process stopped", finished_at=utcnow()
+                )
             )
             await session.commit()
         self._loops = [
@@ -74,7 +77,7 @@ class SyncEngine:
         await asyncio.gather(*self._loops, *self._tasks, return_exceptions=True)
         self._loops.clear()
 
-    async def wait_idle(self, timeout: float = 30.0) -> None:
+    async def wait_idle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until no run is pending or running (tests, demo seeding, shutdown)."""
         async with asyncio.timeout(timeout):
             while self._tasks or self._pending_users or self._pending_groups:
@@ -94,8 +97,8 @@ class SyncEngine:
                         select(SyncRun)
                         .where(
                             SyncRun.rule_id == rule_id,
-                            SyncRun.status.in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
-                            SyncRun.kind.in_((RunKind.FULL.value, RunKind.POLL.value)),  # type: ignore[attr-defined]
+                            col(SyncRun.status).in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
+                            col(SyncRun.kind).in_((RunKind.FULL.value, RunKind.POLL.value)),  # type: ignore[attr-defined]
                         )
                         .order_by(SyncRun.id)  # type: ignore[arg-type]
                     )
@@ -107,8 +110,11 @@ class SyncEngine:
                     await session.flush()
                     session.add(
                         admin_event(
-                            operation="FULL_RESYNC", message="full resync requested",
-                            actor=actor, rule_id=rule_id, run_id=run.id,
+                            operation="FULL_RESYNC",
+                            message="full resync requested",
+                            actor=actor,
+                            rule_id=rule_id,
+                            run_id=run.id,
                         )
                     )
                 await session.commit()
@@ -116,7 +122,9 @@ class SyncEngine:
         return run
 
     def _spawn(self, run: SyncRun, users: Mapping[int, Collection[str]], groups: set[int]) -> None:
-        task = asyncio.create_task(self._execute(run, users, groups), name=f"provisync-run-{run.id}")
+        task = asyncio.create_task(
+            self._execute(run, users, groups), name=f"provisync-run-{run.id}"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -133,7 +141,9 @@ class SyncEngine:
                 log.warning("run %s of rule %s failed: %s", run.id, run.rule_id, exc)
                 await self._finish(run, "FAILED", str(exc), ctx)
             except asyncio.CancelledError:
-                await asyncio.shield(self._finish(run, "FAILED", "cancelled: the process stopped", ctx))
+                await asyncio.shield(
+                    self._finish(run, "FAILED", "cancelled: the process stopped", ctx)
+                )
                 raise
             except Exception as exc:  # an engine bug must not go unseen, nor kill the server
                 log.exception("run %s of rule %s crashed", run.id, run.rule_id)
@@ -159,9 +169,15 @@ class SyncEngine:
         self.hub.publish(run)
         connector = open_connector(self.registry, connection, self.settings.request_timeout)
         return RunContext(
-            db=self.db, hub=self.hub, rule=rule, connection=connection, connector=connector,
+            db=self.db,
+            hub=self.hub,
+            rule=rule,
+            connection=connection,
+            connector=connector,
             plugin_name=self.registry.plugin_of(connection.connector_type) or "?",
-            run=run, timeout=self.settings.connector_timeout, batch_size=self.settings.batch_size,
+            run=run,
+            timeout=self.settings.connector_timeout,
+            batch_size=self.settings.batch_size,
         )
 
     async def _dispatch(
@@ -169,15 +185,23 @@ class SyncEngine:
     ) -> None:
         outbound = ctx.rule.direction == Direction.OUTBOUND.value
         if kind is RunKind.FULL:
-            await (full_outbound(ctx) if outbound else read_inbound(ctx, incremental=False, changed=self.users_changed))
+            await (
+                full_outbound(ctx)
+                if outbound
+                else read_inbound(ctx, incremental=False, changed=self.users_changed)
+            )
         elif kind is RunKind.POLL:
-            await read_inbound(ctx, incremental=ctx.rule.watermark is not None, changed=self.users_changed)
+            await read_inbound(
+                ctx, incremental=ctx.rule.watermark is not None, changed=self.users_changed
+            )
         elif kind is RunKind.WRITE_BACK:
             await write_back_changes(ctx, users)
         else:
             await incremental_outbound(ctx, list(users), groups)
 
-    async def _finish(self, run: SyncRun, status: str, error: str | None, ctx: RunContext | None) -> None:
+    async def _finish(
+        self, run: SyncRun, status: str, error: str | None, ctx: RunContext | None
+    ) -> None:
         now = utcnow()
         async with self.db.session() as session:
             run.status, run.error, run.finished_at = status, error, now
@@ -225,12 +249,12 @@ class SyncEngine:
     async def _push_changes(self, users: dict[int, set[str]], groups: set[int]) -> None:
         edited = [user_id for user_id, fields in users.items() if fields]
         async with self.db.session() as session:
-            rules = list(await session.scalars(select(Rule).where(Rule.enabled == True)))  # noqa: E712
-            owners = dict(
+            rules = list(await session.scalars(select(Rule).where(col(Rule.enabled).is_(True))))
+            owners: dict[int, int | None] = dict(
                 (
                     await session.execute(
                         select(DirectoryUser.id, DirectoryUser.source_rule_id).where(
-                            DirectoryUser.id.in_(edited)  # type: ignore[union-attr]
+                            col(DirectoryUser.id).in_(edited)  # type: ignore[union-attr]
                         )
                     )
                 ).all()
@@ -274,7 +298,10 @@ class SyncEngine:
         async with self.db.session() as session:
             rules = list(
                 await session.scalars(
-                    select(Rule).where(Rule.enabled == True, Rule.direction == Direction.INBOUND.value)  # noqa: E712
+                    select(Rule).where(
+                        col(Rule.enabled).is_(True),  # type: ignore[attr-defined]
+                        Rule.direction == Direction.INBOUND.value,
+                    )
                 )
             )
         started = []

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
 from connectors import (
     Action,
@@ -57,7 +58,12 @@ async def _apply_record(
         if clash.source_rule_id not in (None, ctx.rule_id):
             return _failed(key, f"userName {user_name!r} belongs to another rule's user"), None, {}
         user = clash  # adopt the directory user of the same name
-    elif user is not None and clash is not None and clash.id != user.id and "userName" not in protected:
+    elif (
+        user is not None
+        and clash is not None
+        and clash.id != user.id
+        and "userName" not in protected
+    ):
         return _failed(key, f"userName {user_name!r} is taken by another directory user"), None, {}
     fields = field_map(ctx.rule.attribute_mappings)
     protected_fields = {fields[a] for a in protected if a in fields}
@@ -85,8 +91,12 @@ async def _apply_record(
         if action is Action.UPDATE:
             user.updated_at = utcnow()
     outcome = EntityOutcome(
-        kind=EntityKind.USER, key=key, state=EntityState.SUCCESS, action=action,
-        reason=None if record.active or record.effective_from is None
+        kind=EntityKind.USER,
+        key=key,
+        state=EntityState.SUCCESS,
+        action=action,
+        reason=None
+        if record.active or record.effective_from is None
         else f"future hire, effective {record.effective_from}",
     )
     return outcome, user, differing
@@ -96,7 +106,9 @@ def _failed(key: str, reason: str) -> EntityOutcome:
     return EntityOutcome(kind=EntityKind.USER, key=key, state=EntityState.FAILED, reason=reason)
 
 
-async def _deprovision(session: AsyncSession, ctx: RunContext, keys: Collection[str]) -> list[EntityOutcome]:
+async def _deprovision(
+    session: AsyncSession, ctx: RunContext, keys: Collection[str]
+) -> list[EntityOutcome]:
     action = DeprovisionAction(ctx.rule.deprovision_action)
     outcomes = []
     for key in keys:
@@ -112,7 +124,9 @@ async def _deprovision(session: AsyncSession, ctx: RunContext, keys: Collection[
             await session.execute(delete(DirectoryUser).where(DirectoryUser.id == user.id))  # type: ignore[arg-type]
             done = Action.DELETE
         outcomes.append(
-            EntityOutcome(kind=EntityKind.USER, key=key, state=EntityState.SUCCESS, action=done, removed=True)
+            EntityOutcome(
+                kind=EntityKind.USER, key=key, state=EntityState.SUCCESS, action=done, removed=True
+            )
         )
     return outcomes
 
@@ -134,8 +148,12 @@ async def read_inbound(ctx: RunContext, *, incremental: bool, changed: Directory
         async with ctx.db.session() as session:
             outcomes = list(page.failures)
             names = {(EntityKind.USER, f.key): f.key for f in page.failures}
-            in_scope = [r for r in page.records if isinstance(r, UserRecord) and scope(r.attributes)]
-            out_of_scope = [r.key for r in page.records if isinstance(r, UserRecord) and not scope(r.attributes)]
+            in_scope = [
+                r for r in page.records if isinstance(r, UserRecord) and scope(r.attributes)
+            ]
+            out_of_scope = [
+                r.key for r in page.records if isinstance(r, UserRecord) and not scope(r.attributes)
+            ]
             known_out = await load_states(session, ctx.rule_id, EntityKind.USER, out_of_scope)
             outcomes += await _deprovision(session, ctx, list(known_out))
             for record in in_scope:
@@ -149,7 +167,9 @@ async def read_inbound(ctx: RunContext, *, incremental: bool, changed: Directory
                 if user is not None and differing:
                     attrs = canonical_attributes(user, ctx.rule.attribute_mappings)
                     write_backs.append(
-                        WriteBackRequest(key=record.key, attributes={a: attrs.get(a) for a in protected})
+                        WriteBackRequest(
+                            key=record.key, attributes={a: attrs.get(a) for a in protected}
+                        )
                     )
             await session.flush()
             summary = await record_outcomes(
@@ -164,19 +184,24 @@ async def read_inbound(ctx: RunContext, *, incremental: bool, changed: Directory
             await write_back(ctx, write_backs)
     if not incremental:
         async with ctx.db.session() as session:
-            stale = set(
-                await session.scalars(
-                    select(EntitySyncState.entity_key).where(
-                        EntitySyncState.rule_id == ctx.rule_id,
-                        EntitySyncState.kind == EntityKind.USER.value,
+            stale = (
+                set(
+                    await session.scalars(
+                        select(EntitySyncState.entity_key).where(
+                            EntitySyncState.rule_id == ctx.rule_id,
+                            EntitySyncState.kind == EntityKind.USER.value,
+                        )
                     )
                 )
-            ) - seen
+                - seen
+            )
         if stale:
             async with ctx.db.session() as session:
                 outcomes = await _deprovision(session, ctx, sorted(stale))
                 await session.flush()
-                await record_outcomes(session, rule_id=ctx.rule_id, run_id=ctx.run.id, outcomes=outcomes, names={})
+                await record_outcomes(
+                    session, rule_id=ctx.rule_id, run_id=ctx.run.id, outcomes=outcomes, names={}
+                )
                 await session.commit()
     async with ctx.db.session() as session:
         ctx.rule.watermark = new_watermark
@@ -205,7 +230,9 @@ async def write_back_changes(ctx: RunContext, changes: Mapping[int, Collection[s
             if wanted:
                 attrs = canonical_attributes(user, ctx.rule.attribute_mappings)
                 requests.append(
-                    WriteBackRequest(key=user.source_key, attributes={a: attrs.get(a) for a in wanted})
+                    WriteBackRequest(
+                        key=user.source_key, attributes={a: attrs.get(a) for a in wanted}
+                    )
                 )
     await ctx.progress(total=len(requests))
     if requests:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from connectors import (
     DeprovisionAction,
@@ -34,7 +35,9 @@ def _complete(
     for kind, key in asked:
         if (kind, key) not in by_key:
             by_key[(kind, key)] = EntityOutcome(
-                kind=kind, key=key, state=EntityState.FAILED,
+                kind=kind,
+                key=key,
+                state=EntityState.FAILED,
                 reason="the connector reported no outcome for this entity",
             )
     return list(by_key.values())
@@ -45,7 +48,9 @@ async def _reconcile(
 ) -> list[EntityOutcome]:
     asked = [(EntityKind.USER, u.key) for u in request.users]
     asked += [(EntityKind.GROUP, g.key) for g in request.groups]
-    asked += [(r.kind, r.key) for r in request.removals if r.action is not DeprovisionAction.NOTHING]
+    asked += [
+        (r.kind, r.key) for r in request.removals if r.action is not DeprovisionAction.NOTHING
+    ]
     outcomes: list[EntityOutcome] = []
     if asked:
         outcomes = _complete(await ctx.call(ctx.connector.reconcile(request), "reconcile"), asked)
@@ -71,9 +76,13 @@ async def _desired_users(
             candidates.append((key, attributes))
             names[(EntityKind.USER, key)] = display_name_of(user)
     async with ctx.db.session() as session:
-        states = await load_states(session, ctx.rule_id, EntityKind.USER, [k for k, _ in candidates])
+        states = await load_states(
+            session, ctx.rule_id, EntityKind.USER, [k for k, _ in candidates]
+        )
     desired = [
-        DesiredUser(key=key, attributes=attrs, target_id=states[key].target_id if key in states else None)
+        DesiredUser(
+            key=key, attributes=attrs, target_id=states[key].target_id if key in states else None
+        )
         for key, attrs in candidates
     ]
     return desired, names
@@ -93,7 +102,9 @@ async def _stale_removals(
             )
         ).all()
     action = DeprovisionAction(ctx.rule.deprovision_action)
-    removals = [Removal(kind=kind, key=k, target_id=t, action=action) for k, t, _ in rows if k not in keep]
+    removals = [
+        Removal(kind=kind, key=k, target_id=t, action=action) for k, t, _ in rows if k not in keep
+    ]
     names = {(kind, k): n for k, _, n in rows if k not in keep}
     return removals, names
 
@@ -106,13 +117,13 @@ async def _desired_groups(
     async with ctx.db.session() as session:
         groups = list(
             await session.scalars(
-                select(DirectoryGroup).where(DirectoryGroup.id.in_(list(group_ids)))  # type: ignore[union-attr]
+                select(DirectoryGroup).where(col(DirectoryGroup.id).in_(list(group_ids)))  # type: ignore[union-attr]
             )
         )
         members = (
             await session.execute(
                 select(GroupMembership.group_id, GroupMembership.user_id).where(
-                    GroupMembership.group_id.in_([g.id for g in groups])  # type: ignore[attr-defined]
+                    col(GroupMembership.group_id).in_([g.id for g in groups])  # type: ignore[attr-defined]
                 )
             )
         ).all()
@@ -145,13 +156,17 @@ async def _sync_groups(ctx: RunContext, in_scope: set[str]) -> None:
     async with ctx.db.session() as session:
         existing = set(
             await session.scalars(
-                select(DirectoryGroup.id).where(DirectoryGroup.id.in_(ctx.rule.group_ids))  # type: ignore[union-attr]
+                select(DirectoryGroup.id).where(col(DirectoryGroup.id).in_(ctx.rule.group_ids))  # type: ignore[union-attr]
             )
         )
     groups, names = await _desired_groups(ctx, existing, in_scope)
-    removals, removal_names = await _stale_removals(ctx, EntityKind.GROUP, {str(i) for i in existing})
+    removals, removal_names = await _stale_removals(
+        ctx, EntityKind.GROUP, {str(i) for i in existing}
+    )
     await _reconcile(
-        ctx, ReconcileRequest(groups=groups, removals=removals), {**names, **removal_names},
+        ctx,
+        ReconcileRequest(groups=groups, removals=removals),
+        {**names, **removal_names},
         len(groups) + len(removals),
     )
 
@@ -189,13 +204,17 @@ async def full_outbound(ctx: RunContext) -> None:
     await _sync_groups(ctx, in_scope)
 
 
-async def incremental_outbound(ctx: RunContext, user_ids: Collection[int], group_ids: Collection[int]) -> None:
+async def incremental_outbound(
+    ctx: RunContext, user_ids: Collection[int], group_ids: Collection[int]
+) -> None:
     """Push changed directory users (and groups) of one rule, within a second of the change."""
     scope = compile_scope(ctx.rule.user_filter)
     keys = sorted(str(i) for i in user_ids)
     async with ctx.db.session() as session:
         users = list(
-            await session.scalars(select(DirectoryUser).where(DirectoryUser.id.in_(list(user_ids))))  # type: ignore[union-attr]
+            await session.scalars(
+                select(DirectoryUser).where(col(DirectoryUser.id).in_(list(user_ids)))
+            )  # type: ignore[union-attr]
         )
         known = await load_states(session, ctx.rule_id, EntityKind.USER, keys)
     await ctx.progress(total=len(keys))
@@ -207,7 +226,9 @@ async def incremental_outbound(ctx: RunContext, user_ids: Collection[int], group
         for k, row in known.items()
         if k not in wanted
     ]
-    names.update({(EntityKind.USER, k): row.display_name for k, row in known.items() if k not in wanted})
+    names.update(
+        {(EntityKind.USER, k): row.display_name for k, row in known.items() if k not in wanted}
+    )
     await _reconcile(ctx, ReconcileRequest(users=desired, removals=removals), names, len(keys))
     scope_moved = bool(removals) or any(d.key not in known for d in desired)
     touched = set(group_ids) & set(ctx.rule.group_ids)

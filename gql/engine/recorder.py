@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from connectors import Action, EntityKind, EntityOutcome, EntityState, WriteBackOutcome
 from gql.store.models import AuditEvent, EntitySyncState, RuleCounts, utcnow
@@ -42,7 +44,7 @@ async def load_states(
             select(EntitySyncState).where(
                 EntitySyncState.rule_id == rule_id,
                 EntitySyncState.kind == kind.value,
-                EntitySyncState.entity_key.in_(chunk),  # type: ignore[attr-defined]
+                col(EntitySyncState.entity_key).in_(chunk),  # type: ignore[attr-defined]
             )
         )
         found.update((row.entity_key, row) for row in rows)
@@ -138,9 +140,9 @@ async def record_outcomes(
         for chunk in _chunks(removed_keys):
             await session.execute(
                 delete(EntitySyncState).where(
-                    EntitySyncState.rule_id == rule_id,
-                    EntitySyncState.kind == kind.value,
-                    EntitySyncState.entity_key.in_(chunk),  # type: ignore[attr-defined]
+                    col(EntitySyncState.rule_id) == rule_id,
+                    col(EntitySyncState.kind) == kind.value,
+                    col(EntitySyncState.entity_key).in_(chunk),  # type: ignore[attr-defined]
                 )
             )
     await tally.apply(session, rule_id)
@@ -190,13 +192,22 @@ async def record_write_backs(
 
 
 def admin_event(
-    *, operation: str, message: str, actor: str, rule_id: int | None = None,
-    run_id: int | None = None, outcome: str = "SUCCESS",
+    *,
+    operation: str,
+    message: str,
+    actor: str,
+    rule_id: int | None = None,
+    run_id: int | None = None,
+    outcome: str = "SUCCESS",
 ) -> AuditEvent:
     """An audit event for an administrator's action (resync, enable, changes)."""
     return AuditEvent(
-        rule_id=rule_id, run_id=run_id, operation=operation, outcome=outcome,
-        message=message, actor=actor,
+        rule_id=rule_id,
+        run_id=run_id,
+        operation=operation,
+        outcome=outcome,
+        message=message,
+        actor=actor,
     )
 
 
@@ -207,7 +218,7 @@ def _event(
     outcome: EntityOutcome,
     name: str,
     actor: str,
-    now: object,
+    now: datetime,
 ) -> AuditEvent:
     message = outcome.reason
     if outcome.differences and not message:

@@ -30,7 +30,8 @@ def parse_ids(ids: list[relay.GlobalID], type_name: str, field: str) -> list[int
 
 def field_error(field: str, message: str) -> ValidationError:
     return ValidationError(
-        message=f"invalid input: {field}: {message}", code="VALIDATION_FAILED",
+        message=f"invalid input: {field}: {message}",
+        code="VALIDATION_FAILED",
         fields=[FieldError(field=field, message=message)],
     )
 

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import pydantic
 import strawberry
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlmodel import select
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -36,7 +37,11 @@ class DeletePayload:
 
 
 ConnectionResult = Annotated[
-    ProvisioningConnection | NotFoundError | ValidationError | ConnectorNotInstalledError | ConflictError,
+    ProvisioningConnection
+    | NotFoundError
+    | ValidationError
+    | ConnectorNotInstalledError
+    | ConflictError,
     strawberry.union("ProvisioningConnectionResult"),
 ]
 DeleteResult = Annotated[
@@ -80,7 +85,9 @@ def _split(
     merged_secrets.update({k: v for k, v in settings.items() if k in secret_names})
     unknown = set(secrets) - secret_names
     if unknown:
-        return invalid(*((f"secrets.{name}", "not a secret of this connector") for name in sorted(unknown)))
+        return invalid(
+            *((f"secrets.{name}", "not a secret of this connector") for name in sorted(unknown))
+        )
     plain = {k: v for k, v in settings.items() if k not in secret_names}
     try:
         model = registry.validate_settings(connector_type, plain, merged_secrets)
@@ -109,10 +116,18 @@ async def create_provisioning_connection(
     async with info.context.db.session() as session:
         if await _name_taken(session, name):
             return conflict(f"a provisioning connection named {name!r} exists")
-        row = ConnectionRow(name=name, connector_type=input.connector_type, settings=split[0], secrets=split[1])
+        row = ConnectionRow(
+            name=name, connector_type=input.connector_type, settings=split[0], secrets=split[1]
+        )
         session.add(row)
         await session.flush()
-        session.add(admin_event(operation="CREATE_CONNECTION", message=f"connection {name!r} created", actor=info.context.actor))
+        session.add(
+            admin_event(
+                operation="CREATE_CONNECTION",
+                message=f"connection {name!r} created",
+                actor=info.context.actor,
+            )
+        )
         await session.commit()
     return ProvisioningConnection.from_row(row)
 
@@ -133,12 +148,18 @@ async def update_provisioning_connection(
         if name != row.name and await _name_taken(session, name, pk):
             return conflict(f"a provisioning connection named {name!r} exists")
         settings = row.settings if input.settings in (None, strawberry.UNSET) else input.settings
-        secrets = {} if input.secrets in (None, strawberry.UNSET) else input.secrets
+        secrets: Any = {} if input.secrets in (None, strawberry.UNSET) else input.secrets
         split = _split(info, row.connector_type, settings, secrets, dict(row.secrets))
         if not isinstance(split, tuple):
             return split
         row.name, row.settings, row.secrets, row.updated_at = name, split[0], split[1], utcnow()
-        session.add(admin_event(operation="UPDATE_CONNECTION", message=f"connection {name!r} updated", actor=info.context.actor))
+        session.add(
+            admin_event(
+                operation="UPDATE_CONNECTION",
+                message=f"connection {name!r} updated",
+                actor=info.context.actor,
+            )
+        )
         await session.commit()
     return ProvisioningConnection.from_row(row)
 
@@ -151,10 +172,18 @@ async def delete_provisioning_connection(info: Info, id: relay.GlobalID) -> Dele
         row = await session.get(ConnectionRow, pk)
         if row is None:
             return not_found("ProvisioningConnection", id)
-        used = await session.scalar(select(func.count()).select_from(RuleRow).where(RuleRow.connection_id == pk))
+        used = await session.scalar(
+            select(func.count()).select_from(RuleRow).where(RuleRow.connection_id == pk)
+        )
         if used:
             return conflict(f"connection {row.name!r} is used by {used} rule(s); delete them first")
         await session.delete(row)
-        session.add(admin_event(operation="DELETE_CONNECTION", message=f"connection {row.name!r} deleted", actor=info.context.actor))
+        session.add(
+            admin_event(
+                operation="DELETE_CONNECTION",
+                message=f"connection {row.name!r} deleted",
+                actor=info.context.actor,
+            )
+        )
         await session.commit()
     return DeletePayload(deleted_id=id)

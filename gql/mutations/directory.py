@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
+from sqlmodel import col, select
 from strawberry import relay
 
 from gql.context import Info
@@ -27,14 +28,25 @@ from gql.types.errors import (
 )
 
 UserResult = Annotated[
-    DirectoryUser | NotFoundError | ValidationError | ConflictError, strawberry.union("DirectoryUserResult")
+    DirectoryUser | NotFoundError | ValidationError | ConflictError,
+    strawberry.union("DirectoryUserResult"),
 ]
 GroupResult = Annotated[
-    DirectoryGroup | NotFoundError | ValidationError | ConflictError, strawberry.union("DirectoryGroupResult")
+    DirectoryGroup | NotFoundError | ValidationError | ConflictError,
+    strawberry.union("DirectoryGroupResult"),
 ]
 USER_FIELDS = (
-    "user_name", "given_name", "family_name", "display_name", "email", "phone", "title",
-    "department", "employee_id", "manager", "active",
+    "user_name",
+    "given_name",
+    "family_name",
+    "display_name",
+    "email",
+    "phone",
+    "title",
+    "department",
+    "employee_id",
+    "manager",
+    "active",
 )
 
 
@@ -100,7 +112,9 @@ async def create_directory_user(info: Info, input: DirectoryUserInput) -> UserRe
     return DirectoryUser.from_row(row)
 
 
-async def update_directory_user(info: Info, id: relay.GlobalID, input: DirectoryUserInput) -> UserResult:
+async def update_directory_user(
+    info: Info, id: relay.GlobalID, input: DirectoryUserInput
+) -> UserResult:
     pk = node_pk(id, "DirectoryUser")
     if isinstance(pk, NotFoundError):
         return pk
@@ -132,7 +146,11 @@ async def delete_directory_user(info: Info, id: relay.GlobalID) -> DeleteResult:
         row = await session.get(UserRow, pk)
         if row is None:
             return not_found("DirectoryUser", id)
-        groups = list(await session.scalars(select(GroupMembership.group_id).where(GroupMembership.user_id == pk)))
+        groups = list(
+            await session.scalars(
+                select(GroupMembership.group_id).where(GroupMembership.user_id == pk)
+            )
+        )
         await session.execute(delete(GroupMembership).where(GroupMembership.user_id == pk))  # type: ignore[arg-type]
         await session.delete(row)
         await session.commit()
@@ -141,9 +159,17 @@ async def delete_directory_user(info: Info, id: relay.GlobalID) -> DeleteResult:
     return DeletePayload(deleted_id=id)
 
 
-async def _set_members(session: Any, group_id: int, member_ids: list[int]) -> ValidationError | None:
+async def _set_members(
+    session: Any, group_id: int, member_ids: list[int]
+) -> ValidationError | None:
     unique = sorted(set(member_ids))
-    found = await session.scalar(select(func.count()).select_from(UserRow).where(UserRow.id.in_(unique))) if unique else 0  # type: ignore[union-attr]
+    found = (
+        await session.scalar(
+            select(func.count()).select_from(UserRow).where(col(UserRow.id).in_(unique))
+        )
+        if unique
+        else 0
+    )  # type: ignore[union-attr]
     if found != len(unique):
         return invalid(("memberIds", "unknown directory user"))
     await session.execute(delete(GroupMembership).where(GroupMembership.group_id == group_id))  # type: ignore[arg-type]
@@ -182,7 +208,9 @@ async def create_directory_group(info: Info, input: DirectoryGroupInput) -> Grou
     return DirectoryGroup.from_row(row)
 
 
-async def update_directory_group(info: Info, id: relay.GlobalID, input: DirectoryGroupInput) -> GroupResult:
+async def update_directory_group(
+    info: Info, id: relay.GlobalID, input: DirectoryGroupInput
+) -> GroupResult:
     pk = node_pk(id, "DirectoryGroup")
     if isinstance(pk, NotFoundError):
         return pk

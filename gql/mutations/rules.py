@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
+from sqlmodel import col, select
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -17,10 +18,9 @@ from gql.engine.scope import InvalidFilter, compile_scope
 from gql.mutations.common import parse_ids
 from gql.mutations.connections import DeletePayload, DeleteResult
 from gql.store.models import DirectoryGroup as GroupRow
-from gql.store.models import EntitySyncState, RuleCounts, SyncRun
+from gql.store.models import EntitySyncState, RuleCounts, SyncRun, utcnow
 from gql.store.models import ProvisioningConnection as ConnectionRow
 from gql.store.models import Rule as RuleRow
-from gql.store.models import utcnow
 from gql.types.common import node_pk
 from gql.types.enums import DeprovisionActionEnum, SyncDirection
 from gql.types.errors import (
@@ -35,7 +35,8 @@ from gql.types.errors import (
 from gql.types.rule import Rule
 
 RuleResult = Annotated[
-    Rule | NotFoundError | ValidationError | ConnectorNotInstalledError, strawberry.union("RuleResult")
+    Rule | NotFoundError | ValidationError | ConnectorNotInstalledError,
+    strawberry.union("RuleResult"),
 ]
 MIN_POLL_SECONDS = 10
 
@@ -51,7 +52,8 @@ class CreateRuleInput:
     )
     group_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
     attribute_mappings: JSON | None = strawberry.field(
-        default=None, description="Canonical attribute → directory field, e.g. {\"title\": \"department\"}."
+        default=None,
+        description='Canonical attribute → directory field, e.g. {"title": "department"}.',
     )
     deprovision_action: DeprovisionActionEnum = DeprovisionAction.DISABLE  # type: ignore[valid-type]
     poll_interval_seconds: int = 900
@@ -79,7 +81,9 @@ async def _check(
         problems.append(("name", "must not be empty"))
     direction = Direction(values["direction"])
     if direction not in ctype.directions:
-        problems.append(("direction", f"connector {ctype.name!r} does not support {direction.value}"))
+        problems.append(
+            ("direction", f"connector {ctype.name!r} does not support {direction.value}")
+        )
     try:
         compile_scope(values["user_filter"])
     except InvalidFilter as exc:
@@ -94,7 +98,9 @@ async def _check(
     if group_ids and direction is Direction.INBOUND:
         problems.append(("groupIds", "inbound rules read users only; select no groups"))
     elif group_ids:
-        found = await session.scalar(select(func.count()).select_from(GroupRow).where(GroupRow.id.in_(group_ids)))  # type: ignore[union-attr]
+        found = await session.scalar(
+            select(func.count()).select_from(GroupRow).where(col(GroupRow.id).in_(group_ids))
+        )  # type: ignore[union-attr]
         if found != len(set(group_ids)):
             problems.append(("groupIds", "unknown directory group"))
     return invalid(*problems) if problems else None
@@ -109,10 +115,13 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
         return group_ids
     if input.attribute_mappings is not None and not isinstance(input.attribute_mappings, dict):
         return invalid(("attributeMappings", "must be a JSON object"))
-    values = {
-        "name": input.name, "direction": input.direction.value, "user_filter": input.user_filter,
-        "group_ids": group_ids, "attribute_mappings": input.attribute_mappings or {},
-        "deprovision_action": input.deprovision_action.value,
+    values: dict[str, Any] = {
+        "name": input.name,
+        "direction": Direction(input.direction).value,
+        "user_filter": input.user_filter,
+        "group_ids": group_ids,
+        "attribute_mappings": input.attribute_mappings or {},
+        "deprovision_action": DeprovisionAction(input.deprovision_action).value,
         "poll_interval_seconds": input.poll_interval_seconds,
     }
     async with info.context.db.session() as session:
@@ -122,16 +131,29 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
         error = await _check(info, session, values, connection)
         if error is not None:
             return error
-        row = RuleRow(**{**values, "name": values["name"].strip()}, connection_id=connection_pk, enabled=input.enabled)
+        row = RuleRow(
+            **{**values, "name": values["name"].strip()},
+            connection_id=connection_pk,
+            enabled=input.enabled,
+        )
         session.add(row)
         await session.flush()
-        session.add(admin_event(operation="CREATE_RULE", message=f"rule {row.name!r} created", actor=info.context.actor, rule_id=row.id))
+        session.add(
+            admin_event(
+                operation="CREATE_RULE",
+                message=f"rule {row.name!r} created",
+                actor=info.context.actor,
+                rule_id=row.id,
+            )
+        )
         await session.commit()
     if row.enabled:
         from gql.engine.engine import RunKind
 
         assert row.id is not None
-        await info.context.services.engine.request_run(row.id, RunKind.FULL, actor=info.context.actor)
+        await info.context.services.engine.request_run(
+            row.id, RunKind.FULL, actor=info.context.actor
+        )
     return Rule.from_row(row)
 
 
@@ -144,8 +166,11 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
         if row is None:
             return not_found("Rule", input.id)
         values = {
-            "name": row.name, "direction": row.direction, "user_filter": row.user_filter,
-            "group_ids": list(row.group_ids), "attribute_mappings": dict(row.attribute_mappings),
+            "name": row.name,
+            "direction": row.direction,
+            "user_filter": row.user_filter,
+            "group_ids": list(row.group_ids),
+            "attribute_mappings": dict(row.attribute_mappings),
             "deprovision_action": row.deprovision_action,
             "poll_interval_seconds": row.poll_interval_seconds,
         }
@@ -159,7 +184,9 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
                 return group_ids
             values["group_ids"] = group_ids
         if input.attribute_mappings is not strawberry.UNSET:
-            if input.attribute_mappings is not None and not isinstance(input.attribute_mappings, dict):
+            if input.attribute_mappings is not None and not isinstance(
+                input.attribute_mappings, dict
+            ):
                 return invalid(("attributeMappings", "must be a JSON object"))
             values["attribute_mappings"] = input.attribute_mappings or {}
         if input.deprovision_action not in (strawberry.UNSET, None):
@@ -174,7 +201,14 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
         for key, value in values.items():
             setattr(row, key, value.strip() if key == "name" else value)
         row.updated_at = utcnow()
-        session.add(admin_event(operation="UPDATE_RULE", message=f"rule {row.name!r} updated", actor=info.context.actor, rule_id=pk))
+        session.add(
+            admin_event(
+                operation="UPDATE_RULE",
+                message=f"rule {row.name!r} updated",
+                actor=info.context.actor,
+                rule_id=pk,
+            )
+        )
         await session.commit()
     return Rule.from_row(row)
 
@@ -188,16 +222,26 @@ async def delete_rule(info: Info, id: relay.GlobalID) -> DeleteResult:
         if row is None:
             return not_found("Rule", id)
         active = await session.scalar(
-            select(func.count()).select_from(SyncRun).where(
-                SyncRun.rule_id == pk, SyncRun.status.in_(("QUEUED", "RUNNING"))  # type: ignore[attr-defined]
+            select(func.count())
+            .select_from(SyncRun)
+            .where(
+                SyncRun.rule_id == pk,
+                col(SyncRun.status).in_(("QUEUED", "RUNNING")),  # type: ignore[attr-defined]
             )
         )
         if active:
             return conflict(f"rule {row.name!r} has a run in progress; delete it when the run ends")
         for table in (EntitySyncState, RuleCounts, SyncRun):
-            await session.execute(delete(table).where(table.rule_id == pk))  # type: ignore[attr-defined]
+            await session.execute(delete(table).where(col(table.rule_id) == pk))
         await session.delete(row)
         # The rule's audit trail stays: it is the record of what was done.
-        session.add(admin_event(operation="DELETE_RULE", message=f"rule {row.name!r} deleted", actor=info.context.actor, rule_id=pk))
+        session.add(
+            admin_event(
+                operation="DELETE_RULE",
+                message=f"rule {row.name!r} deleted",
+                actor=info.context.actor,
+                rule_id=pk,
+            )
+        )
         await session.commit()
     return DeletePayload(deleted_id=id)

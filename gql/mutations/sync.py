@@ -16,7 +16,7 @@ from gql.engine.recorder import admin_event
 from gql.store.models import ProvisioningConnection as ConnectionRow
 from gql.store.models import Rule as RuleRow
 from gql.store.models import utcnow
-from gql.types.common import node_pk
+from gql.types.common import as_json, node_pk
 from gql.types.connection import ConnectionTestResult
 from gql.types.errors import (
     ConnectorNotInstalledError,
@@ -54,7 +54,8 @@ async def full_resync(info: Info, rule_id: relay.GlobalID) -> FullResyncResult:
         connection = await session.get(ConnectionRow, rule.connection_id)
     if not rule.enabled:
         return RuleDisabledError(
-            message=f"rule {rule.name!r} is disabled; enable it to resync", code="RULE_DISABLED",
+            message=f"rule {rule.name!r} is disabled; enable it to resync",
+            code="RULE_DISABLED",
             rule_id=strawberry.ID(str(rule_id)),
         )
     if connection is None or services.registry.get(connection.connector_type) is None:
@@ -63,7 +64,9 @@ async def full_resync(info: Info, rule_id: relay.GlobalID) -> FullResyncResult:
     return SyncRun.from_row(run)
 
 
-async def set_rule_enabled(info: Info, rule_id: relay.GlobalID, enabled: bool) -> SetRuleEnabledResult:
+async def set_rule_enabled(
+    info: Info, rule_id: relay.GlobalID, enabled: bool
+) -> SetRuleEnabledResult:
     """Enable or disable a rule. Enabling starts a full resync."""
     pk = node_pk(rule_id, "Rule")
     if isinstance(pk, NotFoundError):
@@ -74,7 +77,9 @@ async def set_rule_enabled(info: Info, rule_id: relay.GlobalID, enabled: bool) -
         if rule is None:
             return not_found("Rule", rule_id)
         connection = await session.get(ConnectionRow, rule.connection_id)
-        if enabled and (connection is None or services.registry.get(connection.connector_type) is None):
+        if enabled and (
+            connection is None or services.registry.get(connection.connector_type) is None
+        ):
             return connector_missing(connection.connector_type if connection else "?")
         changed = rule.enabled != enabled
         if changed:
@@ -84,7 +89,8 @@ async def set_rule_enabled(info: Info, rule_id: relay.GlobalID, enabled: bool) -
                 admin_event(
                     operation="ENABLE_RULE" if enabled else "DISABLE_RULE",
                     message=f"rule {rule.name!r} {'enabled' if enabled else 'disabled'}",
-                    actor=info.context.actor, rule_id=pk,
+                    actor=info.context.actor,
+                    rule_id=pk,
                 )
             )
         await session.commit()
@@ -93,7 +99,9 @@ async def set_rule_enabled(info: Info, rule_id: relay.GlobalID, enabled: bool) -
     return Rule.from_row(rule)
 
 
-async def test_provisioning_connection(info: Info, connection_id: relay.GlobalID) -> TestConnectionResult:
+async def test_provisioning_connection(
+    info: Info, connection_id: relay.GlobalID
+) -> TestConnectionResult:
     """Check that a connection's URL and credentials work and what its target supports."""
     pk = node_pk(connection_id, "ProvisioningConnection")
     if isinstance(pk, NotFoundError):
@@ -108,17 +116,23 @@ async def test_provisioning_connection(info: Info, connection_id: relay.GlobalID
     try:
         connector = open_connector(services.registry, connection, services.settings.request_timeout)
     except ConnectorUnavailable as exc:
-        return ConnectionTestResult(ok=False, message=str(exc), details={})
+        return ConnectionTestResult(ok=False, message=str(exc), details=as_json({}))
     try:
-        result = await asyncio.wait_for(connector.test_connection(), services.settings.connector_timeout)
-        return ConnectionTestResult(ok=result.ok, message=result.message, details=dict(result.details))
+        result = await asyncio.wait_for(
+            connector.test_connection(), services.settings.connector_timeout
+        )
+        return ConnectionTestResult(
+            ok=result.ok, message=result.message, details=as_json(dict(result.details))
+        )
     except ConnectorError as exc:
-        return ConnectionTestResult(ok=False, message=str(exc), details={})
+        return ConnectionTestResult(ok=False, message=str(exc), details=as_json({}))
     except TimeoutError:
-        return ConnectionTestResult(ok=False, message="the connection test timed out", details={})
+        return ConnectionTestResult(
+            ok=False, message="the connection test timed out", details=as_json({})
+        )
     except Exception as exc:
         return ConnectionTestResult(
-            ok=False, message=f"the plugin raised {type(exc).__name__}", details={}
+            ok=False, message=f"the plugin raised {type(exc).__name__}", details=as_json({})
         )
     finally:
         try:

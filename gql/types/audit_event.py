@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
+from sqlmodel import col, select
 from strawberry import relay
 
 from gql.context import Info
@@ -53,7 +53,10 @@ class AuditEvent(relay.Node):
     ) -> list[AuditEvent | None]:
         ids = [int(i) for i in node_ids]
         async with info.context.reader() as session:
-            rows = {r.id: r for r in await session.scalars(select(AuditRow).where(AuditRow.id.in_(ids)))}  # type: ignore[union-attr]
+            rows = {
+                r.id: r
+                for r in await session.scalars(select(AuditRow).where(col(AuditRow.id).in_(ids)))
+            }  # type: ignore[union-attr]
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
 
 
@@ -72,6 +75,12 @@ async def audit_log(
     if kind is not None:
         statement = statement.where(AuditRow.kind == kind)
     return await paginate(  # type: ignore[return-value]
-        info, statement, AuditRow.id, AuditEvent.from_row, AuditEventConnection,
-        first=first, after=after, descending=True,
+        info,
+        statement,
+        AuditRow.id,
+        AuditEvent.from_row,
+        AuditEventConnection,
+        first=first,
+        after=after,
+        descending=True,
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from gql.types.errors import NotFoundError, not_found
 
@@ -14,6 +16,11 @@ def aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+def as_json(value: Any) -> JSON:
+    """A plain JSON value typed as the JSON scalar."""
+    return cast(JSON, value)
 
 
 def node_pk(gid: relay.GlobalID, type_name: str) -> int | NotFoundError:

@@ -6,13 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
+from sqlmodel import select
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from gql.context import Info
 from gql.store.models import ProvisioningConnection as ConnectionRow
-from gql.types.common import aware
+from gql.types.common import as_json, aware
 from gql.types.connector_type import ConnectorType
 from gql.types.pagination import CountedConnection
 
@@ -40,7 +40,7 @@ class ProvisioningConnection(relay.Node):
             id=row.id or 0,
             name=row.name,
             connector_type_name=row.connector_type,
-            settings=dict(row.settings),
+            settings=as_json(dict(row.settings)),
             secrets_set=sorted(k for k, v in row.secrets.items() if v),
             created_at=aware(row.created_at) or row.created_at,
             updated_at=aware(row.updated_at) or row.updated_at,
@@ -66,10 +66,17 @@ class ConnectionTestResult:
     details: JSON
 
 
-async def list_connections(info: Info, first: int | None, after: str | None) -> ProvisioningConnectionConnection:
+async def list_connections(
+    info: Info, first: int | None, after: str | None
+) -> ProvisioningConnectionConnection:
     from gql.types.pagination import paginate
 
     return await paginate(  # type: ignore[return-value]
-        info, select(ConnectionRow), ConnectionRow.id, ProvisioningConnection.from_row,
-        ProvisioningConnectionConnection, first=first, after=after,
+        info,
+        select(ConnectionRow),
+        ConnectionRow.id,
+        ProvisioningConnection.from_row,
+        ProvisioningConnectionConnection,
+        first=first,
+        after=after,
     )

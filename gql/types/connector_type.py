@@ -6,6 +6,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from connectors import RegisteredType
+from gql.types.common import as_json
 from gql.types.enums import ConnectorCapability, SyncDirection
 
 
@@ -30,6 +31,6 @@ class ConnectorType:
             plugin=registered.plugin_name,
             directions=sorted(ctype.directions),
             capabilities=sorted(ctype.capabilities),
-            settings_schema=ctype.settings_model.model_json_schema(),
+            settings_schema=as_json(ctype.settings_model.model_json_schema()),
             secret_fields=list(ctype.secret_fields),
         )

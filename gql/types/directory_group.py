@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import strawberry
-from sqlalchemy import select
+from sqlmodel import col, select
 from strawberry import relay
 
 from gql.context import Info
@@ -26,12 +26,21 @@ class DirectoryGroup(relay.Node):
     async def members(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> DirectoryUserConnection:
-        statement = select(UserRow).join(GroupMembership, GroupMembership.user_id == UserRow.id).where(  # type: ignore[arg-type]
-            GroupMembership.group_id == self.id
+        statement = (
+            select(UserRow)
+            .join(GroupMembership, col(GroupMembership.user_id) == col(UserRow.id))
+            .where(  # type: ignore[arg-type]
+                GroupMembership.group_id == self.id
+            )
         )
         return await paginate(  # type: ignore[return-value]
-            info, statement, UserRow.id, DirectoryUser.from_row, DirectoryUserConnection,
-            first=first, after=after,
+            info,
+            statement,
+            UserRow.id,
+            DirectoryUser.from_row,
+            DirectoryUserConnection,
+            first=first,
+            after=after,
         )
 
     @classmethod
@@ -44,7 +53,10 @@ class DirectoryGroup(relay.Node):
     ) -> list[DirectoryGroup | None]:
         ids = [int(i) for i in node_ids]
         async with info.context.reader() as session:
-            rows = {r.id: r for r in await session.scalars(select(GroupRow).where(GroupRow.id.in_(ids)))}  # type: ignore[union-attr]
+            rows = {
+                r.id: r
+                for r in await session.scalars(select(GroupRow).where(col(GroupRow.id).in_(ids)))
+            }  # type: ignore[union-attr]
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
 
 
@@ -55,6 +67,11 @@ class DirectoryGroupConnection(CountedConnection[DirectoryGroup]):
 
 async def list_groups(info: Info, first: int | None, after: str | None) -> DirectoryGroupConnection:
     return await paginate(  # type: ignore[return-value]
-        info, select(GroupRow), GroupRow.id, DirectoryGroup.from_row, DirectoryGroupConnection,
-        first=first, after=after,
+        info,
+        select(GroupRow),
+        GroupRow.id,
+        DirectoryGroup.from_row,
+        DirectoryGroupConnection,
+        first=first,
+        after=after,
     )

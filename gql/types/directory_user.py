@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
+from sqlmodel import col, select
 from strawberry import relay
 
 from gql.context import Info
@@ -35,10 +35,18 @@ class DirectoryUser(relay.Node):
     @classmethod
     def from_row(cls, row: UserRow) -> DirectoryUser:
         return cls(
-            id=row.id or 0, user_name=row.user_name, given_name=row.given_name,
-            family_name=row.family_name, display_name=row.display_name, email=row.email,
-            phone=row.phone, title=row.title, department=row.department,
-            employee_id=row.employee_id, manager=row.manager, active=row.active,
+            id=row.id or 0,
+            user_name=row.user_name,
+            given_name=row.given_name,
+            family_name=row.family_name,
+            display_name=row.display_name,
+            email=row.email,
+            phone=row.phone,
+            title=row.title,
+            department=row.department,
+            employee_id=row.employee_id,
+            manager=row.manager,
+            active=row.active,
             created_at=aware(row.created_at) or row.created_at,
             updated_at=aware(row.updated_at) or row.updated_at,
         )
@@ -49,7 +57,10 @@ class DirectoryUser(relay.Node):
     ) -> list[DirectoryUser | None]:
         ids = [int(i) for i in node_ids]
         async with info.context.reader() as session:
-            rows = {r.id: r for r in await session.scalars(select(UserRow).where(UserRow.id.in_(ids)))}  # type: ignore[union-attr]
+            rows = {
+                r.id: r
+                for r in await session.scalars(select(UserRow).where(col(UserRow.id).in_(ids)))
+            }  # type: ignore[union-attr]
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
 
 
@@ -60,6 +71,11 @@ class DirectoryUserConnection(CountedConnection[DirectoryUser]):
 
 async def list_users(info: Info, first: int | None, after: str | None) -> DirectoryUserConnection:
     return await paginate(  # type: ignore[return-value]
-        info, select(UserRow), UserRow.id, DirectoryUser.from_row, DirectoryUserConnection,
-        first=first, after=after,
+        info,
+        select(UserRow),
+        UserRow.id,
+        DirectoryUser.from_row,
+        DirectoryUserConnection,
+        first=first,
+        after=after,
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
+from sqlmodel import col, select
 from strawberry import relay
 
 from gql.context import Info
@@ -72,7 +72,10 @@ class EntityStateNode(relay.Node):
     ) -> list[EntityStateNode | None]:
         ids = [int(i) for i in node_ids]
         async with info.context.reader() as session:
-            rows = {r.id: r for r in await session.scalars(select(StateRow).where(StateRow.id.in_(ids)))}  # type: ignore[union-attr]
+            rows = {
+                r.id: r
+                for r in await session.scalars(select(StateRow).where(col(StateRow.id).in_(ids)))
+            }  # type: ignore[union-attr]
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
 
 

@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func
+from sqlmodel import select
 from strawberry import relay
 
 from gql.context import Info
 
-NodeT = TypeVar("NodeT")
+NodeT = TypeVar("NodeT", bound=relay.Node)
 RowT = TypeVar("RowT")
 _PREFIX = "cursor:"
 

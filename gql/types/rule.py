@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TypeVar
 
 import strawberry
-from sqlalchemy import select
+from sqlmodel import select
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -17,7 +17,7 @@ from gql.store.models import ProvisioningConnection as ProvisioningConnectionRow
 from gql.store.models import Rule as RuleRow
 from gql.store.models import SyncRun as RunRow
 from gql.types.audit_event import AuditEventConnection, audit_log
-from gql.types.common import aware
+from gql.types.common import as_json, aware
 from gql.types.connection import ProvisioningConnection
 from gql.types.entity_state import EntityStateConnection, EntityStateNode
 from gql.types.enums import (
@@ -30,8 +30,8 @@ from gql.types.enums import (
 )
 from gql.types.pagination import CountedConnection, paginate
 from gql.types.summary import SyncSummary, prefetch_rules, summary_for_rule
-from gql.types.sync_run import SyncRunConnection
 from gql.types.sync_run import SyncRun as SyncRunNode
+from gql.types.sync_run import SyncRunConnection
 
 
 @strawberry.type
@@ -66,7 +66,7 @@ class Rule(relay.Node):
             direction=row.direction,  # type: ignore[arg-type]
             user_filter=row.user_filter,
             group_ids=[relay.GlobalID("DirectoryGroup", str(g)) for g in row.group_ids],
-            attribute_mappings=dict(row.attribute_mappings),
+            attribute_mappings=as_json(dict(row.attribute_mappings)),
             deprovision_action=row.deprovision_action,  # type: ignore[arg-type]
             poll_interval_seconds=row.poll_interval_seconds,
             last_run_error=row.last_run_error if row.last_run_status == "FAILED" else None,
@@ -92,7 +92,9 @@ class Rule(relay.Node):
     def last_sync(self) -> datetime | None:
         return aware(self.row.last_sync_at)
 
-    def _connection(self, info: Info) -> ProvisioningConnectionRow | None | Awaitable[ProvisioningConnectionRow | None]:
+    def _connection(
+        self, info: Info
+    ) -> ProvisioningConnectionRow | Awaitable[ProvisioningConnectionRow | None] | None:
         found, row = peek(info.context.connections, self.row.connection_id)
         return row if found else info.context.connections.load(self.row.connection_id)
 
@@ -138,16 +140,29 @@ class Rule(relay.Node):
         if state is not None:
             statement = statement.where(StateRow.state == state.value)
         return await paginate(  # type: ignore[return-value]
-            info, statement, StateRow.id, EntityStateNode.from_row, EntityStateConnection,
-            first=first, after=after,
+            info,
+            statement,
+            StateRow.id,
+            EntityStateNode.from_row,
+            EntityStateConnection,
+            first=first,
+            after=after,
         )
 
     @strawberry.field(description="Runs, newest first.")
-    async def runs(self, info: Info, first: int | None = None, after: str | None = None) -> SyncRunConnection:
+    async def runs(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> SyncRunConnection:
         statement = select(RunRow).where(RunRow.rule_id == self.id)
         return await paginate(  # type: ignore[return-value]
-            info, statement, RunRow.id, SyncRunNode.from_row, SyncRunConnection,
-            first=first, after=after, descending=True,
+            info,
+            statement,
+            RunRow.id,
+            SyncRunNode.from_row,
+            SyncRunConnection,
+            first=first,
+            after=after,
+            descending=True,
         )
 
     @strawberry.field(description="Everything recorded for this rule, newest first.")
@@ -168,7 +183,13 @@ class RuleConnection(CountedConnection[Rule]):
 
 async def list_rules(info: Info, first: int | None, after: str | None) -> RuleConnection:
     return await paginate(  # type: ignore[return-value]
-        info, select(RuleRow), RuleRow.id, Rule.from_row, RuleConnection, first=first, after=after,
+        info,
+        select(RuleRow),
+        RuleRow.id,
+        Rule.from_row,
+        RuleConnection,
+        first=first,
+        after=after,
         on_page=prefetch_rules,
     )
 
@@ -183,7 +204,9 @@ async def _later(value: Awaitable[T], then: Callable[[T], R]) -> R:
 
 def _connection_endpoint(row: ProvisioningConnectionRow | None) -> Endpoint:
     return Endpoint(
-        name=row.name if row else "(deleted)", kind=EndpointKind.CONNECTION, connection=_connection_node(row)
+        name=row.name if row else "(deleted)",
+        kind=EndpointKind.CONNECTION,
+        connection=_connection_node(row),
     )
 
 

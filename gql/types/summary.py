@@ -10,8 +10,8 @@ import strawberry
 from connectors import Capability, EntityKind
 from gql.context import Info, peek
 from gql.loaders import load_connections, load_rule_counts
-from gql.store.models import Rule as RuleRow
 from gql.store.models import ProvisioningConnection, RuleCounts
+from gql.store.models import Rule as RuleRow
 from gql.types.audit_event import AuditEventConnection, audit_log
 from gql.types.common import aware
 
@@ -63,7 +63,9 @@ def _entity_summary(
     )
 
 
-def summary_for_rule(info: Info, rule: RuleRow) -> SyncSummary | None | Awaitable[SyncSummary | None]:
+def summary_for_rule(
+    info: Info, rule: RuleRow
+) -> SyncSummary | Awaitable[SyncSummary | None] | None:
     """The summary of a rule (null while disabled), batched across rules by DataLoaders.
 
     When a page of rules was prefetched (see ``prefetch_rules``) the answer is built at once,
@@ -90,14 +92,19 @@ async def prefetch_rules(info: Info, rules: Sequence[RuleRow]) -> None:
     ids = [r.id for r in rules if r.id is not None and r.enabled]
     connection_ids = sorted({r.connection_id for r in rules})
     if ids:
-        info.context.rule_counts.prime_many(dict(zip(ids, await load_rule_counts(info.context.reader, ids), strict=True)))
+        info.context.rule_counts.prime_many(
+            dict(zip(ids, await load_rule_counts(info.context.reader, ids), strict=True))
+        )
     if connection_ids:
         rows = await load_connections(info.context.reader, connection_ids)
         info.context.connections.prime_many(dict(zip(connection_ids, rows, strict=True)))
 
 
 def _build(
-    info: Info, rule: RuleRow, counts: dict[str, RuleCounts], connection: ProvisioningConnection | None
+    info: Info,
+    rule: RuleRow,
+    counts: dict[str, RuleCounts],
+    connection: ProvisioningConnection | None,
 ) -> SyncSummary:
     assert rule.id is not None
     ctype = info.context.services.registry.get(connection.connector_type) if connection else None

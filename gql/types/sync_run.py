@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import select
+from sqlmodel import col, select
 from strawberry import relay
 
 from gql.context import Info
@@ -75,7 +75,10 @@ class SyncRun(relay.Node):
     ) -> list[SyncRun | None]:
         ids = [int(i) for i in node_ids]
         async with info.context.reader() as session:
-            rows = {r.id: r for r in await session.scalars(select(RunRow).where(RunRow.id.in_(ids)))}  # type: ignore[union-attr]
+            rows = {
+                r.id: r
+                for r in await session.scalars(select(RunRow).where(col(RunRow.id).in_(ids)))
+            }  # type: ignore[union-attr]
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
 
 

@@ -23,13 +23,17 @@ from tests.support.scenario import (
         ("unreachable", "does not answer"),
     ],
 )
-def test_whole_run_failure_fails_the_run_and_marks_the_rule(api: Api, mode: str, reason: str) -> None:
+def test_whole_run_failure_fails_the_run_and_marks_the_rule(
+    api: Api, mode: str, reason: str
+) -> None:
     create_user(api, f"someone-{mode}")
     conn = create_connection(api, mode=mode)
     rule = create_rule(api, conn, enabled=True)
     api.wait_idle(rule["id"], timeout=20)
-    runs = api("query($id: ID!) { rule(id: $id) { runs(first: 5) { totalCount edges { node { status error } } } } }",
-               {"id": rule["id"]})["rule"]["runs"]
+    runs = api(
+        "query($id: ID!) { rule(id: $id) { runs(first: 5) { totalCount edges { node { status error } } } } }",
+        {"id": rule["id"]},
+    )["rule"]["runs"]
     assert runs["edges"][0]["node"]["status"] == "FAILED"
     assert reason in runs["edges"][0]["node"]["error"]
     view = rule_view(api, rule["id"])

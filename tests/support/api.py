@@ -36,7 +36,10 @@ class Api:
     def wait_run(self, run_id: str, timeout: float = 30) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
-            run = self("query($id: ID!) { node(id: $id) { ... on SyncRun { " + RUN_FIELDS + " } } }", {"id": run_id})["node"]
+            run = self(
+                "query($id: ID!) { node(id: $id) { ... on SyncRun { " + RUN_FIELDS + " } } }",
+                {"id": run_id},
+            )["node"]
             if run["status"] in ("SUCCEEDED", "FAILED"):
                 return run
             assert time.monotonic() < deadline, f"run {run_id} still {run['status']}"
@@ -46,7 +49,10 @@ class Api:
         """Wait until the rule has no queued or running run."""
         deadline = time.monotonic() + timeout
         while True:
-            runs = self("query($id: ID!) { rule(id: $id) { runs(first: 20) { edges { node { status } } } } }", {"id": rule_id})
+            runs = self(
+                "query($id: ID!) { rule(id: $id) { runs(first: 20) { edges { node { status } } } } }",
+                {"id": rule_id},
+            )
             statuses = [e["node"]["status"] for e in runs["rule"]["runs"]["edges"]]
             if not any(s in ("QUEUED", "RUNNING") for s in statuses):
                 return

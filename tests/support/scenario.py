@@ -25,7 +25,14 @@ def create_connection(api: Api, connector_type: str = "memory", **settings: Any)
         """mutation($input: CreateProvisioningConnectionInput!) {
              createProvisioningConnection(input: $input) {
                __typename ... on ProvisioningConnection { id } ... on Error { message code } } }""",
-        {"input": {"name": name, "connectorType": connector_type, "settings": settings, "secrets": secrets}},
+        {
+            "input": {
+                "name": name,
+                "connectorType": connector_type,
+                "settings": settings,
+                "secrets": secrets,
+            }
+        },
     )["createProvisioningConnection"]
     assert data["__typename"] == "ProvisioningConnection", data
     return str(data["id"])
@@ -52,8 +59,12 @@ def create_group(api: Api, name: str, member_ids: list[str]) -> str:
 
 
 def create_rule(api: Api, connection_id: str, **fields: Any) -> dict[str, Any]:
-    payload = {"name": fields.pop("name", "rule"), "connectionId": connection_id,
-               "direction": fields.pop("direction", "OUTBOUND"), **fields}
+    payload = {
+        "name": fields.pop("name", "rule"),
+        "connectionId": connection_id,
+        "direction": fields.pop("direction", "OUTBOUND"),
+        **fields,
+    }
     return api(
         """mutation($input: CreateRuleInput!) { createRule(input: $input) {
              __typename ... on Rule { id enabled } ... on Error { message code }
@@ -64,7 +75,8 @@ def create_rule(api: Api, connection_id: str, **fields: Any) -> dict[str, Any]:
 
 def full_resync(api: Api, rule_id: str) -> dict[str, Any]:
     return api(
-        "mutation($id: ID!) { fullResync(ruleId: $id) { __typename ... on SyncRun { " + RUN_FIELDS
+        "mutation($id: ID!) { fullResync(ruleId: $id) { __typename ... on SyncRun { "
+        + RUN_FIELDS
         + " } ... on Error { message code } } }",
         {"id": rule_id},
     )["fullResync"]
@@ -84,7 +96,12 @@ def states(api: Api, rule_id: str, **filters: Any) -> list[dict[str, Any]]:
                    totalCount pageInfo { hasNextPage endCursor }
                    edges { node { id kind entityKey displayName state lastAction reason targetId
                      differences { attribute sourceValue targetValue } writeBack { ok reason } } } } } }""",
-            {"id": rule_id, "kind": filters.get("kind"), "state": filters.get("state"), "after": after},
+            {
+                "id": rule_id,
+                "kind": filters.get("kind"),
+                "state": filters.get("state"),
+                "after": after,
+            },
         )["rule"]["entityStates"]
         out += [e["node"] for e in data["edges"]]
         if not data["pageInfo"]["hasNextPage"]:
@@ -105,7 +122,12 @@ def assert_invariants(api: Api, rule_id: str) -> dict[str, Any]:
         listed = states(api, rule_id, kind=kind)
         assert len(listed) == s["impacted"], (kind, s, len(listed))
         for state in ("SUCCESS", "UNSYNCED", "PARTIAL", "FAILED"):
-            field = {"SUCCESS": "success", "UNSYNCED": "unsynced", "PARTIAL": "partialSynced", "FAILED": "failed"}[state]
+            field = {
+                "SUCCESS": "success",
+                "UNSYNCED": "unsynced",
+                "PARTIAL": "partialSynced",
+                "FAILED": "failed",
+            }[state]
             assert sum(1 for n in listed if n["state"] == state) == s[field], (kind, state, s)
         for node in listed:
             if node["state"] in ("FAILED", "PARTIAL"):

@@ -1,0 +1,1 @@
+"""provisync demo: the whole product on one machine, with data and real targets."""
