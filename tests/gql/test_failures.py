@@ -71,3 +71,43 @@ def test_disabled_rule_hides_summary_and_refuses_resync(api: Api) -> None:
     assert result["__typename"] == "RuleDisabledError" and result["code"] == "RULE_DISABLED"
     runs = api("query($id: ID!) { rule(id: $id) { runs { totalCount } } }", {"id": rule["id"]})
     assert runs["rule"]["runs"]["totalCount"] == 0
+
+
+def test_concurrent_resync_requests_share_one_run(api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    create_user(api, "concurrent")
+    conn = create_connection(api, delay=0.3)
+    rule = create_rule(api, conn, enabled=False)
+    api("mutation($id: ID!) { setRuleEnabled(ruleId: $id, enabled: true) { __typename } }", {"id": rule["id"]})
+    api.wait_idle(rule["id"])
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        runs = list(pool.map(lambda _: full_resync(api, rule["id"]), range(8)))
+    assert {r["__typename"] for r in runs} == {"SyncRun"}
+    assert len({r["id"] for r in runs}) == 1
+    api.wait_run(runs[0]["id"])
+    total = api("query($id: ID!) { rule(id: $id) { runs { totalCount } } }", {"id": rule["id"]})
+    assert total["rule"]["runs"]["totalCount"] == 2  # the one from enabling, and one shared resync
+    assert_invariants(api, rule["id"])
+
+
+def test_a_rule_whose_connector_is_not_installed(database_url: str) -> None:
+    from tests.support.api import running_api
+
+    with running_api(database_url) as api:
+        create_user(api, "orphan")
+        conn = create_connection(api)
+        rule = create_rule(api, conn, enabled=True)
+        api.wait_idle(rule["id"])
+        runs_before = api("query($id: ID!) { rule(id: $id) { runs { totalCount } } }", {"id": rule["id"]})
+    with running_api(database_url, disable_plugins=["tests.plugins.memory_connector"]) as api:
+        result = full_resync(api, rule["id"])
+        assert result["__typename"] == "ConnectorNotInstalledError" and result["code"] == "CONNECTOR_NOT_INSTALLED"
+        toggle = "mutation($id: ID!, $on: Boolean!) { setRuleEnabled(ruleId: $id, enabled: $on) { __typename ... on Error { code } } }"
+        assert api(toggle, {"id": rule["id"], "on": False})["setRuleEnabled"]["__typename"] == "Rule"
+        assert api(toggle, {"id": rule["id"], "on": True})["setRuleEnabled"]["code"] == "CONNECTOR_NOT_INSTALLED"
+        view = api("query($id: ID!) { rule(id: $id) { enabled connection { connectorType { name } connectorTypeName } } }",
+                   {"id": rule["id"]})["rule"]
+        assert view == {"enabled": False, "connection": {"connectorType": None, "connectorTypeName": "memory"}}
+        runs = api("query($id: ID!) { rule(id: $id) { runs { totalCount } } }", {"id": rule["id"]})
+        assert runs == runs_before  # nothing was started without the plugin
