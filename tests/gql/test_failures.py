@@ -86,8 +86,9 @@ def test_concurrent_resync_requests_share_one_run(api: Api) -> None:
     assert {r["__typename"] for r in runs} == {"SyncRun"}
     assert len({r["id"] for r in runs}) == 1
     api.wait_run(runs[0]["id"])
-    total = api("query($id: ID!) { rule(id: $id) { runs { totalCount } } }", {"id": rule["id"]})
-    assert total["rule"]["runs"]["totalCount"] == 2  # the one from enabling, and one shared resync
+    kinds = api("query($id: ID!) { rule(id: $id) { runs { edges { node { kind } } } } }", {"id": rule["id"]})
+    fulls = [e for e in kinds["rule"]["runs"]["edges"] if e["node"]["kind"] == "FULL"]
+    assert len(fulls) == 2  # the one from enabling, and the one the eight requests shared
     assert_invariants(api, rule["id"])
 
 
