@@ -1,0 +1,181 @@
+"""Paged Get_Workers reads: full (one fixed As_Of_Entry_DateTime) and incremental.
+
+Pages stream: the next page is requested while the current one is parsed and handed over,
+and nothing but the current page is held. An incremental read makes two passes over the
+transaction log: changes entered since the watermark, then earlier-entered changes that
+became effective since it (terminations and hires dated in the future when entered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from lxml import etree
+
+from connectors import EntityOutcome, ReadPage, TargetUnreachable, UserRecord
+from connectors.workday.settings import WorkdaySettings
+from connectors.workday.soap import SoapClient, SoapFault, parse_body, request_element, sub
+from connectors.workday.workers import (
+    MalformedWorker,
+    _p,
+    worker_failure,
+    worker_to_record,
+)
+
+_RESULTS = _p("Response_Results")
+_FILTER = _p("Response_Filter")
+_WORKERS = _p("Response_Data/Worker")
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """A transaction-log date range (``None`` bounds are left out of the request)."""
+
+    updated_from: str | None = None
+    updated_through: str | None = None
+    effective_from: str | None = None
+    effective_through: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One parsed Get_Workers response."""
+
+    response: etree._Element
+    as_of: str
+    effective_day: date
+    total: int
+    pages: int
+
+
+def get_workers_request(settings: WorkdaySettings, page: int, count: int, as_of: str | None,
+                        criteria: Criteria | None) -> etree._Element:
+    """A Get_Workers_Request for one page; no ``As_Of_Entry_DateTime`` means "now"."""
+    request = request_element("Get_Workers_Request", settings.api_version)
+    if criteria is not None:
+        ranges = sub(sub(sub(request, "Request_Criteria"), "Transaction_Log_Criteria_Data"),
+                     "Transaction_Date_Range_Data")
+        for name in ("Updated_From", "Updated_Through", "Effective_From", "Effective_Through"):
+            value = getattr(criteria, name.lower())
+            if value is not None:
+                sub(ranges, name, value)
+    response_filter = sub(request, "Response_Filter")
+    if as_of is not None:
+        sub(response_filter, "As_Of_Entry_DateTime", as_of)
+    sub(response_filter, "Page", str(page))
+    sub(response_filter, "Count", str(count))
+    group = sub(request, "Response_Group")
+    for name in ("Include_Reference", "Include_Personal_Information",
+                 "Include_Employment_Information", "Include_User_Account"):
+        sub(group, name, "true")
+    return request
+
+
+def parse_page(content: bytes) -> Page:
+    """Read the paging figures and the pinned moment of a Get_Workers response."""
+    response = parse_body(content)
+    if etree.QName(response).localname != "Get_Workers_Response":
+        raise TargetUnreachable(f"unexpected Workday answer {etree.QName(response).localname}")
+    results = response.find(_RESULTS)
+    response_filter = response.find(_FILTER)
+    if results is None or response_filter is None:
+        raise TargetUnreachable("Get_Workers answered without Response_Results")
+    as_of = response_filter.findtext(_p("As_Of_Entry_DateTime"), "").strip()
+    effective = response_filter.findtext(_p("As_Of_Effective_Date"), "").strip()
+    try:
+        effective_day = date.fromisoformat(effective[:10]) if effective else (
+            datetime.fromisoformat(as_of.replace("Z", "+00:00")).date())
+        total = int(results.findtext(_p("Total_Results"), "0"))
+        pages = int(results.findtext(_p("Total_Pages"), "1"))
+    except ValueError as exc:
+        raise TargetUnreachable(f"Get_Workers answered unreadable paging data: {exc}") from exc
+    return Page(response, as_of, effective_day, total, pages)
+
+
+class WorkerReader:
+    """Reads workers page by page for one connector instance."""
+
+    def __init__(self, client: SoapClient, settings: WorkdaySettings) -> None:
+        self.client = client
+        self.settings = settings
+
+    async def _fetch(self, page: int, as_of: str | None, criteria: Criteria | None) -> bytes:
+        request = get_workers_request(self.settings, page, self.settings.page_size, as_of,
+                                      criteria)
+        try:
+            return await self.client.post_with_retries(
+                request, retries=self.settings.max_retries, backoff=self.settings.retry_backoff)
+        except SoapFault as fault:
+            raise TargetUnreachable(f"Get_Workers page {page} refused: {fault.reason}") from fault
+
+    async def _pass(self, first: Page, as_of: str, criteria: Criteria | None,
+                    ) -> AsyncIterator[Page]:
+        """``first`` and then the other pages of one read, one request ahead."""
+        pending: asyncio.Task[bytes] | None = None
+        try:
+            current = first
+            for number in range(1, first.pages + 1):
+                if number < first.pages:
+                    pending = asyncio.create_task(self._fetch(number + 1, as_of, criteria))
+                yield current
+                if pending is None:
+                    break
+                current = await asyncio.to_thread(parse_page, await pending)
+                pending = None
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+
+    def _records(self, page: Page, number: int, seen: set[str] | None,
+                 ) -> tuple[list[UserRecord], list[EntityOutcome]]:
+        records: list[UserRecord] = []
+        failures: list[EntityOutcome] = []
+        for index, worker in enumerate(page.response.iterfind(_WORKERS), 1):
+            try:
+                record = worker_to_record(worker, page.effective_day)
+            except MalformedWorker as exc:
+                failures.append(worker_failure(worker, f"page {number} worker {index}", str(exc)))
+                continue
+            if seen is not None:
+                if record.key in seen:
+                    continue
+                seen.add(record.key)
+            records.append(record)
+        return records, failures
+
+    async def read(self, watermark: str | None) -> AsyncIterator[ReadPage]:
+        """Yield every page of a full (``watermark is None``) or incremental read."""
+        if watermark is None:
+            first = parse_page(await self._fetch(1, None, None))
+            passes: list[tuple[Page, Criteria | None]] = [(first, None)]
+            seen: set[str] | None = None
+        else:
+            first = parse_page(await self._fetch(1, None, Criteria(updated_from=watermark)))
+            entered = Criteria(updated_from=watermark, updated_through=first.as_of)
+            effective = Criteria(updated_through=watermark, effective_from=watermark,
+                                 effective_through=first.as_of)
+            second = parse_page(await self._fetch(1, first.as_of, effective))
+            passes = [(first, entered), (second, effective)]
+            seen = set()
+        as_of = first.as_of
+        total = sum(page.total for page, _ in passes)
+        buffered: ReadPage | None = None
+        for start, criteria in passes:
+            number = 0
+            async for page in self._pass(start, as_of, criteria):
+                number += 1
+                if buffered is not None:
+                    yield buffered
+                # mapping is CPU work: off the loop, so the next page's request goes out now
+                records, failures = await asyncio.to_thread(self._records, page, number, seen)
+                buffered = ReadPage(records=records, failures=failures, total=total)
+        assert buffered is not None
+        yield ReadPage(records=buffered.records, failures=buffered.failures, total=total,
+                       watermark=as_of)
+

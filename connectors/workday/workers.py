@@ -1,0 +1,161 @@
+"""Turn Get_Workers ``wd:Worker`` elements into canonical user records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from lxml import etree
+
+from connectors import EntityKind, EntityOutcome, EntityState, UserRecord
+from connectors.workday.xmlns import BSVC
+
+
+def _p(path: str) -> str:
+    """``A/B`` in Clark notation (find paths are compiled once here)."""
+    return "/".join(f"{{{BSVC}}}{part}" for part in path.split("/"))
+
+
+_TYPE = f"{{{BSVC}}}type"
+_PRIMARY = f"{{{BSVC}}}Primary"
+_REF_IDS = _p("Worker_Reference/ID")
+_DATA = _p("Worker_Data")
+_LEGAL = _p("Personal_Data/Name_Data/Legal_Name_Data/Name_Detail_Data")
+_PREFERRED = _p("Personal_Data/Name_Data/Preferred_Name_Data/Name_Detail_Data")
+_FIRST, _LAST = _p("First_Name"), _p("Last_Name")
+_EMAILS = _p("Personal_Data/Contact_Data/Email_Address_Data")
+_PHONES = _p("Personal_Data/Contact_Data/Phone_Data")
+_TYPE_DATA = _p("Usage_Data/Type_Data")
+_USAGE_ID = _p("Type_Reference/ID")
+_EMAIL_ADDRESS, _EMAIL_REF = _p("Email_Address"), _p("Email_Reference/ID")
+_PHONE_CC, _PHONE_NUMBER = _p("International_Phone_Code"), _p("Phone_Number")
+_PHONE_REF = _p("Phone_Reference/ID")
+_POSITION = _p("Employment_Data/Worker_Job_Data/Position_Data")
+_TITLE = _p("Business_Title")
+_MANAGER_IDS = _p("Manager_as_of_last_detected_manager_change_Reference/ID")
+_STATUS = _p("Employment_Data/Worker_Status_Data")
+_TERMINATED, _HIRE, _TERMINATION = _p("Terminated"), _p("Hire_Date"), _p("Termination_Date")
+_USER_NAME, _USER_ID = _p("User_Account_Data/User_Name"), _p("User_ID")
+_DESCRIPTOR = _p("Worker_Descriptor")
+
+
+class MalformedWorker(ValueError):
+    """A worker element the connector cannot turn into a record."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrimaryContact:
+    """A worker's primary WORK item: its value and Workday reference id."""
+
+    value: str
+    ref: str | None
+
+
+def _text(element: etree._Element | None, path: str) -> str | None:
+    if element is None:
+        return None
+    return element.findtext(path, "").strip() or None
+
+
+def _ids(element: etree._Element | None, path: str) -> dict[str, str]:
+    if element is None:
+        return {}
+    return {i.get(_TYPE, ""): (i.text or "").strip() for i in element.iterfind(path)}
+
+
+def _is_primary_work(item: etree._Element) -> bool:
+    for type_data in item.iterfind(_TYPE_DATA):
+        usage = _text(type_data, _USAGE_ID)
+        if usage == "WORK" and type_data.get(_PRIMARY) in ("1", "true"):
+            return True
+    return False
+
+
+def primary_work_email(data: etree._Element | None) -> PrimaryContact | None:
+    for item in data.iterfind(_EMAILS) if data is not None else ():
+        if _is_primary_work(item):
+            return PrimaryContact(_text(item, _EMAIL_ADDRESS) or "", _text(item, _EMAIL_REF))
+    return None
+
+
+def primary_work_phone(data: etree._Element | None) -> PrimaryContact | None:
+    for item in data.iterfind(_PHONES) if data is not None else ():
+        if _is_primary_work(item):
+            number = _text(item, _PHONE_NUMBER) or ""
+            code = _text(item, _PHONE_CC)
+            return PrimaryContact(f"+{code} {number}" if code else number, _text(item, _PHONE_REF))
+    return None
+
+
+def _date(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise MalformedWorker(f"{what} {value!r} is not a date") from None
+
+
+def worker_key(worker: etree._Element) -> str | None:
+    """The worker's WID, or its Employee_ID when the WID is missing."""
+    ids = _ids(worker, _REF_IDS)
+    return ids.get("WID") or ids.get("Employee_ID") or None
+
+
+def worker_to_record(worker: etree._Element, today: date) -> UserRecord:
+    """Map one worker as of ``today`` (the read's effective day).
+
+    :raises MalformedWorker: no WID, no account user name, an unreadable date.
+    """
+    ids = _ids(worker, _REF_IDS)
+    wid = ids.get("WID")
+    if not wid:
+        raise MalformedWorker("the worker has no WID in Worker_Reference")
+    data = worker.find(_DATA)
+    if data is None:
+        raise MalformedWorker("the worker has no Worker_Data")
+    user_name = _text(data, _USER_NAME) or _text(data, _USER_ID)
+    if not user_name:
+        raise MalformedWorker("the worker has no Workday account user name")
+    legal = data.find(_LEGAL)
+    preferred = data.find(_PREFERRED)
+    given = _text(preferred, _FIRST) or _text(legal, _FIRST)
+    family = _text(preferred, _LAST) or _text(legal, _LAST)
+    status = data.find(_STATUS)
+    hire_date = _date(_text(status, _HIRE), "Hire_Date")
+    terminated = _text(status, _TERMINATED) in ("1", "true")
+    termination_date = _date(_text(status, _TERMINATION), "Termination_Date")
+    if termination_date is not None and termination_date <= today:
+        terminated = True
+    future_hire = hire_date is not None and hire_date > today
+    position = data.find(_POSITION)
+    email = primary_work_email(data)
+    phone = primary_work_phone(data)
+    display = " ".join(p for p in (given, family) if p) or _text(worker, _DESCRIPTOR)
+    attributes = {
+        "userName": user_name,
+        "givenName": given,
+        "familyName": family,
+        "displayName": display,
+        "email": email.value if email else None,
+        "phone": phone.value if phone else None,
+        "title": _text(position, _TITLE),
+        "employeeId": ids.get("Employee_ID") or _text(data, _p("Worker_ID")),
+        "manager": _ids(position, _MANAGER_IDS).get("Employee_ID"),
+        "active": not terminated and not future_hire,
+    }
+    return UserRecord(
+        key=wid,
+        attributes=attributes,
+        effective_from=hire_date.isoformat() if future_hire and hire_date else None,
+    )
+
+
+def worker_failure(worker: etree._Element, position: str, reason: str) -> EntityOutcome:
+    """A FAILED outcome for a worker that could not be read."""
+    return EntityOutcome(
+        kind=EntityKind.USER,
+        key=worker_key(worker) or position,
+        state=EntityState.FAILED,
+        reason=f"Workday worker could not be read: {reason}",
+    )
