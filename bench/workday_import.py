@@ -1,9 +1,10 @@
-"""Workday import benchmark: the connector's full read of a large simulated tenant.
+"""Workday import benchmark: a full inbound import of a large simulated tenant.
 
 The simulator runs in its own process (uvicorn) on loopback. From the same run it measures
-the floor, paging through Get_Workers with raw HTTP posts and no parsing into records, and
-the connector's full read (records built, then dropped as an engine that streams would),
-plus this process's peak RSS. Last line: one JSON object.
+the floor, paging through Get_Workers with raw HTTP posts and no parsing into records; the
+connector's full read alone (records built, then dropped); and the import: a full resync of
+an inbound rule by the sync engine into a fresh SQLite directory (users, states, tallies and
+audit events written), with this process's peak RSS. Last line: one JSON object.
 
     python bench/workday_import.py [--quick] [--workers N] [--page-size N]
 """
@@ -92,13 +93,56 @@ async def connector_read(settings: WorkdaySettings) -> tuple[float, int, int]:
     return time.perf_counter() - started, records, failures
 
 
+async def engine_import(settings: WorkdaySettings, workers: int) -> float:
+    """A full resync of an inbound Workday rule into a fresh embedded directory."""
+    import tempfile
+
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from gql.engine.engine import RunKind
+    from gql.services import Services
+    from gql.settings import Settings
+    from gql.store.db import upgrade_async
+    from gql.store.models import DirectoryUser, ProvisioningConnection, Rule, SyncRun
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/import.db"
+        await upgrade_async(url)
+        services = Services.build(Settings(database_url=url, scheduler_tick=3600, connector_timeout=600))
+        async with services.db.session() as session:
+            connection = ProvisioningConnection(
+                name="Workday", connector_type="workday",
+                settings=settings.model_dump(mode="json", exclude={"password"}), secrets={"password": PASSWORD})
+            session.add(connection)
+            await session.flush()
+            rule = Rule(name="import", enabled=True, direction="INBOUND", connection_id=connection.id or 0)
+            session.add(rule)
+            await session.commit()
+        await services.start()
+        try:
+            started = time.perf_counter()
+            run = await services.engine.request_run(rule.id or 0, RunKind.FULL)
+            await services.engine.wait_idle(timeout=3600)
+            elapsed = time.perf_counter() - started
+            async with services.db.session() as session:
+                final = await session.get(SyncRun, run.id)
+                imported = await session.scalar(select(func.count()).select_from(DirectoryUser))
+        finally:
+            await services.stop()
+    if final is None or final.status != "SUCCEEDED" or imported != workers:
+        raise SystemExit(f"import ended {final and final.status}: {final and final.error}; {imported} users")
+    return elapsed
+
+
 async def run(workers: int, page_size: int, port: int) -> dict[str, float | int]:
     settings = WorkdaySettings(
         base_url=f"http://127.0.0.1:{port}", tenant="acme", username=USER,
         password=SecretStr(PASSWORD), page_size=page_size, request_timeout=120)
     await floor(settings)  # warm-up: first-touch costs on both sides
     floor_s, floor_bytes = await floor(settings)
-    import_s, records, failures = await connector_read(settings)
+    read_s, records, failures = await connector_read(settings)
+    import_s = await engine_import(settings, workers)
     floor_again_s, _ = await floor(settings)
     best_floor = min(floor_s, floor_again_s)
     if records != workers:
@@ -108,12 +152,15 @@ async def run(workers: int, page_size: int, port: int) -> dict[str, float | int]
         "workers": workers,
         "page_size": page_size,
         "import_s": round(import_s, 3),
+        "connector_read_s": round(read_s, 3),
+        "read_to_floor": round(read_s / best_floor, 3),
         "floor_s": round(best_floor, 3),
         "floor_runs_s": [round(floor_s, 3), round(floor_again_s, 3)],  # type: ignore[dict-item]
         "floor_mb_transferred": round(floor_bytes / 1e6, 1),
         "import_to_floor": round(import_s / best_floor, 3),
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "records_per_s": round(records / import_s),
+        "engine_peak_note": "peak RSS covers the read and the import, in this process",
     }
 
 
@@ -133,9 +180,9 @@ def main() -> None:
         process.terminate()
         process.wait(timeout=10)
     print(f"floor (raw Get_Workers paging): {figures['floor_s']} s; "
-          f"connector full read: {figures['import_s']} s "
-          f"({figures['records_per_s']} workers/s); ratio {figures['import_to_floor']}; "
-          f"peak RSS {figures['peak_rss_mb']} MB (pid {os.getpid()})")
+          f"connector read alone: {figures['connector_read_s']} s (ratio {figures['read_to_floor']}); "
+          f"import into the directory: {figures['import_s']} s ({figures['records_per_s']} workers/s), "
+          f"ratio {figures['import_to_floor']}; peak RSS {figures['peak_rss_mb']} MB (pid {os.getpid()})")
     print(json.dumps(figures))
 
 

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from connectors import (
     Connector,
     ConnectorRegistry,
@@ -129,13 +131,23 @@ class RunContext:
     ) -> None:
         """Store outcomes and advance progress in one transaction, then publish progress."""
         async with self.db.session() as session:
-            summary = await record_outcomes(
-                session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes, names=names
-            )
-            self.counts.update(summary)
-            await self._advance(session, processed)
+            await self.record_in(session, outcomes, names, processed)
             await session.commit()
         self.hub.publish(self.run)
+
+    async def record_in(
+        self,
+        session: AsyncSession,
+        outcomes: Sequence[EntityOutcome],
+        names: Mapping[tuple[EntityKind, str], str],
+        processed: int,
+    ) -> None:
+        """Store outcomes and advance progress within the caller's transaction (no commit)."""
+        summary = await record_outcomes(
+            session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes, names=names
+        )
+        self.counts.update(summary)
+        await self._advance(session, processed)
 
     async def record_write_backs(self, outcomes: Sequence[WriteBackOutcome]) -> None:
         async with self.db.session() as session:
@@ -155,7 +167,7 @@ class RunContext:
             await session.commit()
         self.hub.publish(self.run)
 
-    async def _advance(self, session: Any, processed: int) -> None:
+    async def _advance(self, session: AsyncSession, processed: int) -> None:
         self.run.processed += processed
         if self.run.total is not None and self.run.processed > self.run.total:
             self.run.total = self.run.processed

@@ -12,13 +12,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert, update
+from sqlalchemy import select as select_columns
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from connectors import Action, EntityKind, EntityOutcome, EntityState, WriteBackOutcome
-from gql.store.models import AuditEvent, EntitySyncState, RuleCounts, utcnow
+from gql.store.models import AuditEvent, EntitySyncState, RuleCounts, table_of, utcnow
 
 _COLUMN = {
     EntityState.SUCCESS: "success",
@@ -81,6 +83,36 @@ class _Tally:
                     setattr(counts, column, getattr(counts, column) + value)
 
 
+_STATE_COLUMNS: tuple[Any, ...] = (
+    EntitySyncState.id,
+    EntitySyncState.entity_key,
+    EntitySyncState.display_name,
+    EntitySyncState.state,
+    EntitySyncState.action,
+    EntitySyncState.reason,
+    EntitySyncState.differences,
+    EntitySyncState.target_id,
+    EntitySyncState.write_back_ok,
+)
+
+
+async def _stored_rows(
+    session: AsyncSession, rule_id: int, kind: EntityKind, keys: Sequence[str]
+) -> dict[str, Any]:
+    """The stored states of some entities as plain rows (no ORM objects: this is a hot path)."""
+    found: dict[str, Any] = {}
+    for chunk in _chunks(list(keys)):
+        rows = await session.execute(
+            select_columns(*_STATE_COLUMNS).where(
+                col(EntitySyncState.rule_id) == rule_id,
+                col(EntitySyncState.kind) == kind.value,
+                col(EntitySyncState.entity_key).in_(chunk),
+            )
+        )
+        found.update((row.entity_key, row) for row in rows)
+    return found
+
+
 async def record_outcomes(
     session: AsyncSession,
     *,
@@ -92,59 +124,80 @@ async def record_outcomes(
 ) -> Counter[str]:
     """Store what a connector reported, with audit events and tallies (no commit).
 
+    Rows are written in bulk, and an entity whose state, reason and differences did not
+    change is not written at all, so a resync where nothing changed writes nothing here.
+
     :return: how many outcomes ended in each state, and ``REMOVED`` for deprovisioned ones.
     """
     summary: Counter[str] = Counter()
     tally = _Tally()
     now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     by_kind: dict[EntityKind, list[EntityOutcome]] = {}
     for outcome in outcomes:
         by_kind.setdefault(outcome.kind, []).append(outcome)
     for kind, kind_outcomes in by_kind.items():
-        existing = await load_states(session, rule_id, kind, [o.key for o in kind_outcomes])
-        removed_keys: list[str] = []
+        existing = await _stored_rows(session, rule_id, kind, [o.key for o in kind_outcomes])
+        removed_ids: list[int] = []
         for outcome in kind_outcomes:
             row = existing.get(outcome.key)
             name = names.get((kind, outcome.key)) or (row.display_name if row else outcome.key)
-            old_state = row.state if row else None
             if outcome.removed:
                 summary["REMOVED"] += 1
                 if row is not None:
-                    tally.move(kind.value, old_state, None)
+                    tally.move(kind.value, row.state, None)
                     tally.write_back(kind.value, row.write_back_ok is False, False)
-                    removed_keys.append(outcome.key)
-                session.add(_event(rule_id, run_id, kind, outcome, name, actor, now))
+                    removed_ids.append(row.id)
+                events.append(_event(rule_id, run_id, kind, outcome, name, actor, now))
                 continue
             summary[outcome.state.value] += 1
-            changed = (
-                row is None
-                or old_state != outcome.state.value
+            values = {
+                "display_name": name,
+                "state": outcome.state.value,
+                "action": outcome.action.value
+                if outcome.action is not Action.NONE or row is None
+                else row.action,
+                "reason": outcome.reason,
+                "differences": [asdict(diff) for diff in outcome.differences],
+                "target_id": outcome.target_id or (row.target_id if row else None),
+            }
+            if row is None:
+                tally.move(kind.value, None, outcome.state.value)
+                inserts.append(
+                    {
+                        **values,
+                        "rule_id": rule_id,
+                        "kind": kind.value,
+                        "entity_key": outcome.key,
+                        "write_back_ok": None,
+                        "write_back_reason": None,
+                        "write_back_at": None,
+                        "updated_at": now,
+                    }
+                )
+                events.append(_event(rule_id, run_id, kind, outcome, name, actor, now))
+                continue
+            tally.move(kind.value, row.state, outcome.state.value)
+            audited = (
+                row.state != outcome.state.value
                 or outcome.action is not Action.NONE
                 or row.reason != outcome.reason
             )
-            if row is None:
-                row = EntitySyncState(
-                    rule_id=rule_id, kind=kind.value, entity_key=outcome.key, state=""
-                )
-                session.add(row)
-            tally.move(kind.value, old_state, outcome.state.value)
-            row.display_name = name
-            row.state = outcome.state.value
-            row.action = outcome.action.value
-            row.reason = outcome.reason
-            row.differences = [asdict(diff) for diff in outcome.differences]
-            row.target_id = outcome.target_id or row.target_id
-            if changed:
-                row.updated_at = now
-                session.add(_event(rule_id, run_id, kind, outcome, name, actor, now))
-        for chunk in _chunks(removed_keys):
-            await session.execute(
-                delete(EntitySyncState).where(
-                    col(EntitySyncState.rule_id) == rule_id,
-                    col(EntitySyncState.kind) == kind.value,
-                    col(EntitySyncState.entity_key).in_(chunk),  # type: ignore[attr-defined]
-                )
-            )
+            if audited:
+                events.append(_event(rule_id, run_id, kind, outcome, name, actor, now))
+            if audited or any(getattr(row, k) != v for k, v in values.items()):
+                updates.append({**values, "id": row.id, "updated_at": now})
+        for start in range(0, len(removed_ids), _CHUNK):
+            chunk = removed_ids[start : start + _CHUNK]
+            await session.execute(delete(EntitySyncState).where(col(EntitySyncState.id).in_(chunk)))
+    if inserts:
+        await session.execute(insert(table_of(EntitySyncState)), inserts)
+    if updates:
+        await session.execute(update(EntitySyncState), updates)
+    if events:
+        await session.execute(insert(table_of(AuditEvent)), events)
     await tally.apply(session, rule_id)
     return summary
 
@@ -219,19 +272,20 @@ def _event(
     name: str,
     actor: str,
     now: datetime,
-) -> AuditEvent:
+) -> dict[str, Any]:
     message = outcome.reason
     if outcome.differences and not message:
         message = "differs: " + ", ".join(diff.attribute for diff in outcome.differences)
-    return AuditEvent(
-        rule_id=rule_id,
-        run_id=run_id,
-        kind=kind.value,
-        entity_key=outcome.key,
-        entity_name=name,
-        operation=("REMOVE_" + outcome.action.value) if outcome.removed else outcome.action.value,
-        outcome=outcome.state.value,
-        message=message,
-        actor=actor,
-        created_at=now,
-    )
+    operation = outcome.action.value if outcome.action is not Action.NONE else "CHECK"
+    return {
+        "rule_id": rule_id,
+        "run_id": run_id,
+        "kind": kind.value,
+        "entity_key": outcome.key,
+        "entity_name": name,
+        "operation": ("REMOVE_" + outcome.action.value) if outcome.removed else operation,
+        "outcome": outcome.state.value,
+        "message": message,
+        "actor": actor,
+        "created_at": now,
+    }
