@@ -45,11 +45,15 @@ def free_port() -> int:
 def wrk(url: str, query: str, seconds: int, connections: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         body = json.dumps({"query": query}).replace("\\", "\\\\").replace('"', '\\"')
-        script.write(f'wrk.method = "POST"\nwrk.body = "{body}"\n'
-                     'wrk.headers["Content-Type"] = "application/json"\n')
+        script.write(
+            f'wrk.method = "POST"\nwrk.body = "{body}"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     os.unlink(script.name)
     if "Non-2xx" in out:
@@ -71,12 +75,28 @@ def main() -> None:
         path = Path(tmp) / "bench.db"
         seed(path, [(f"rule {i}", 5_000) for i in range(20)])
         port = free_port()
-        env = {**os.environ, "PROVISYNC_DATABASE_URL": f"sqlite+aiosqlite:///{path}",
-               "PROVISYNC_SCHEDULER_TICK": "3600"}
+        env = {
+            **os.environ,
+            "PROVISYNC_DATABASE_URL": f"sqlite+aiosqlite:///{path}",
+            "PROVISYNC_SCHEDULER_TICK": "3600",
+        }
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "gql.app:create_app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log"],
-            env=env, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "gql.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            cwd=ROOT,
         )
         url = f"http://127.0.0.1:{port}/graphql"
         try:
@@ -92,10 +112,15 @@ def main() -> None:
                 time.sleep(0.1)
             check = httpx.post(url, json={"query": RULES_SUMMARY}).json()
             assert not check.get("errors") and len(check["data"]["rules"]["edges"]) == 20, check
-            assert check["data"]["rules"]["edges"][0]["node"]["summary"]["users"]["impacted"] == 5_000
+            assert (
+                check["data"]["rules"]["edges"][0]["node"]["summary"]["users"]["impacted"] == 5_000
+            )
             figures = {}
-            for name, query in (("typename_rps", TYPENAME), ("rules_plain_rps", RULES_PLAIN),
-                                ("rules_summary_rps", RULES_SUMMARY)):
+            for name, query in (
+                ("typename_rps", TYPENAME),
+                ("rules_plain_rps", RULES_PLAIN),
+                ("rules_summary_rps", RULES_SUMMARY),
+            ):
                 wrk(url, query, 1, args.connections)  # warm up
                 figures[name] = wrk(url, query, seconds, args.connections)
                 print(f"{name}: {figures[name]:.1f} requests/s")
@@ -104,8 +129,16 @@ def main() -> None:
             server.wait(timeout=10)
     ratio = figures["rules_summary_rps"] / figures["rules_plain_rps"]
     print(f"summary overhead ratio (with / without summaries): {ratio:.2f} (goal >= 0.8)")
-    print(json.dumps({**{k: round(v, 1) for k, v in figures.items()}, "summary_overhead_ratio": round(ratio, 3),
-                      "seconds_per_query": seconds, "connections": args.connections}))
+    print(
+        json.dumps(
+            {
+                **{k: round(v, 1) for k, v in figures.items()},
+                "summary_overhead_ratio": round(ratio, 3),
+                "seconds_per_query": seconds,
+                "connections": args.connections,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,17 @@ from pathlib import Path
 
 from gql.store.db import upgrade
 
-STATES = ("SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "PARTIAL", "UNSYNCED", "FAILED")
+STATES = (
+    "SUCCESS",
+    "SUCCESS",
+    "SUCCESS",
+    "SUCCESS",
+    "SUCCESS",
+    "SUCCESS",
+    "PARTIAL",
+    "UNSYNCED",
+    "FAILED",
+)
 
 
 def seed(path: Path, rules: list[tuple[str, int]]) -> list[int]:

@@ -22,14 +22,16 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.seed import seed  # noqa: E402
-from gql.context import Context  # noqa: E402
-from gql.schema import build_schema  # noqa: E402
-from gql.services import Services  # noqa: E402
-from gql.settings import Settings  # noqa: E402
+from bench.seed import seed
+from gql.context import Context
+from gql.schema import build_schema
+from gql.services import Services
+from gql.settings import Settings
 
-SUMMARY = "summary { lastSync users { impacted success unsynced partialSynced failed writeBackFailures }" \
-          " groups { impacted success unsynced partialSynced failed } }"
+SUMMARY = (
+    "summary { lastSync users { impacted success unsynced partialSynced failed writeBackFailures }"
+    " groups { impacted success unsynced partialSynced failed } }"
+)
 
 
 def gid(pk: int) -> str:
@@ -51,13 +53,19 @@ async def measure(path: Path, big: int, empty: int, repeats: int) -> dict[str, f
         nonlocal statements
         statements = 0
         started = time.perf_counter()
-        result = await schema.execute(query, variable_values=variables, context_value=Context(services=services))
+        result = await schema.execute(
+            query, variable_values=variables, context_value=Context(services=services)
+        )
         elapsed = time.perf_counter() - started
         assert result.errors is None, result.errors
         return elapsed, statements
 
     one = "query($id: ID!) { rule(id: $id) { " + SUMMARY + " } }"
-    page = "query($n: Int!) { rules(first: $n) { totalCount edges { node { id name status " + SUMMARY + " } } } }"
+    page = (
+        "query($n: Int!) { rules(first: $n) { totalCount edges { node { id name status "
+        + SUMMARY
+        + " } } } }"
+    )
     figures: dict[str, float] = {}
     for label, rule_id in (("a_big_rule_ms", big), ("a0_empty_rule_ms", empty)):
         await run(one, {"id": gid(rule_id)})  # warm the caches
@@ -84,19 +92,29 @@ def main() -> None:
         print(f"seeded {big_n + 200 * each_n:,} states in {time.perf_counter() - started:.1f}s")
         figures = asyncio.run(measure(path, ids[0], ids[-1], repeats=50 if args.quick else 200))
     ratio = figures["a_big_rule_ms"] / figures["a0_empty_rule_ms"]
-    print(f"(a)  summary of the rule with {big_n:,} states: {figures['a_big_rule_ms']:.3f} ms (median)")
-    print(f"(a0) summary of the rule with no states:       {figures['a0_empty_rule_ms']:.3f} ms (median)")
+    print(
+        f"(a)  summary of the rule with {big_n:,} states: {figures['a_big_rule_ms']:.3f} ms (median)"
+    )
+    print(
+        f"(a0) summary of the rule with no states:       {figures['a0_empty_rule_ms']:.3f} ms (median)"
+    )
     print(f"     ratio a/a0: {ratio:.2f} (goal <= 1.5)")
     for n in (20, 200):
-        print(f"(b)  rules(first: {n}) with summaries: {figures[f'rules_page_{n}_ms']:.2f} ms, "
-              f"{figures[f'rules_page_statements_{n}']:.0f} SQL statements (goal <= 5)")
-    print(json.dumps({
-        "summary_1m_to_empty": round(ratio, 3),
-        "rules_page_statements_20": int(figures["rules_page_statements_20"]),
-        "rules_page_statements_200": int(figures["rules_page_statements_200"]),
-        "big_rule_states": big_n,
-        **{k: round(v, 3) for k, v in figures.items() if k.endswith("_ms")},
-    }))
+        print(
+            f"(b)  rules(first: {n}) with summaries: {figures[f'rules_page_{n}_ms']:.2f} ms, "
+            f"{figures[f'rules_page_statements_{n}']:.0f} SQL statements (goal <= 5)"
+        )
+    print(
+        json.dumps(
+            {
+                "summary_1m_to_empty": round(ratio, 3),
+                "rules_page_statements_20": int(figures["rules_page_statements_20"]),
+                "rules_page_statements_200": int(figures["rules_page_statements_200"]),
+                "big_rule_states": big_n,
+                **{k: round(v, 3) for k, v in figures.items() if k.endswith("_ms")},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -26,4 +26,6 @@ def api(database_url: str) -> Iterator[Api]:
 
 
 def pytest_report_header() -> str:
-    return "provisync test database: " + (os.environ.get("PROVISYNC_TEST_DATABASE_URL") or "SQLite (a file per test)")
+    return "provisync test database: " + (
+        os.environ.get("PROVISYNC_TEST_DATABASE_URL") or "SQLite (a file per test)"
+    )

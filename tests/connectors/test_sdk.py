@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import types
 
-from connectors import ConnectorRegistry, NAME, get_plugin_manager, hookimpl, hookspecs
+from connectors import NAME, ConnectorRegistry, get_plugin_manager, hookimpl, hookspecs
 from tests.plugins import memory_connector
 
 

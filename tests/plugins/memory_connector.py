@@ -80,7 +80,9 @@ class MemoryConnector(Connector[MemorySettings]):
 
     async def test_connection(self) -> ConnectionTestResult:
         await self._behave("test")
-        return ConnectionTestResult(ok=True, message="memory target answers", details={"users": "yes"})
+        return ConnectionTestResult(
+            ok=True, message="memory target answers", details={"users": "yes"}
+        )
 
     async def reconcile(self, request: ReconcileRequest) -> Sequence[EntityOutcome]:
         await self._behave("reconcile")
@@ -89,36 +91,82 @@ class MemoryConnector(Connector[MemorySettings]):
             name = str(user.attributes.get("userName"))
             tid = f"u-{user.key}"
             if name in self.settings.fail_users:
-                out.append(EntityOutcome(kind=EntityKind.USER, key=user.key, state=EntityState.FAILED,
-                                         reason="HTTP 400: target rejected the user"))
+                out.append(
+                    EntityOutcome(
+                        kind=EntityKind.USER,
+                        key=user.key,
+                        state=EntityState.FAILED,
+                        reason="HTTP 400: target rejected the user",
+                    )
+                )
                 continue
             current = self.target.get(tid)
             if current is None and not self.settings.create_enabled:
-                out.append(EntityOutcome(kind=EntityKind.USER, key=user.key, state=EntityState.UNSYNCED,
-                                         reason="create is turned off"))
-                continue
-            if current is not None and name in self.settings.frozen_users and current != dict(user.attributes):
-                diffs = tuple(
-                    AttributeDifference(attribute=k, source_value=str(v), target_value=str(current.get(k)))
-                    for k, v in user.attributes.items() if current.get(k) != v
+                out.append(
+                    EntityOutcome(
+                        kind=EntityKind.USER,
+                        key=user.key,
+                        state=EntityState.UNSYNCED,
+                        reason="create is turned off",
+                    )
                 )
-                out.append(EntityOutcome(kind=EntityKind.USER, key=user.key, state=EntityState.PARTIAL,
-                                         differences=diffs, target_id=tid))
                 continue
-            action = Action.CREATE if current is None else (
-                Action.UPDATE if current != dict(user.attributes) else Action.NONE)
+            if (
+                current is not None
+                and name in self.settings.frozen_users
+                and current != dict(user.attributes)
+            ):
+                diffs = tuple(
+                    AttributeDifference(
+                        attribute=k, source_value=str(v), target_value=str(current.get(k))
+                    )
+                    for k, v in user.attributes.items()
+                    if current.get(k) != v
+                )
+                out.append(
+                    EntityOutcome(
+                        kind=EntityKind.USER,
+                        key=user.key,
+                        state=EntityState.PARTIAL,
+                        differences=diffs,
+                        target_id=tid,
+                    )
+                )
+                continue
+            action = (
+                Action.CREATE
+                if current is None
+                else (Action.UPDATE if current != dict(user.attributes) else Action.NONE)
+            )
             self.target[tid] = dict(user.attributes)
-            out.append(EntityOutcome(kind=EntityKind.USER, key=user.key, state=EntityState.SUCCESS,
-                                     action=action, target_id=tid))
+            out.append(
+                EntityOutcome(
+                    kind=EntityKind.USER,
+                    key=user.key,
+                    state=EntityState.SUCCESS,
+                    action=action,
+                    target_id=tid,
+                )
+            )
         for group in request.groups:
             tid = f"g-{group.key}"
             members = sorted(m.target_id or "?" for m in group.members)
             wanted = {"displayName": group.display_name, "members": members}
-            action = Action.CREATE if tid not in self.target else (
-                Action.UPDATE if self.target[tid] != wanted else Action.NONE)
+            action = (
+                Action.CREATE
+                if tid not in self.target
+                else (Action.UPDATE if self.target[tid] != wanted else Action.NONE)
+            )
             self.target[tid] = wanted
-            out.append(EntityOutcome(kind=EntityKind.GROUP, key=group.key, state=EntityState.SUCCESS,
-                                     action=action, target_id=tid))
+            out.append(
+                EntityOutcome(
+                    kind=EntityKind.GROUP,
+                    key=group.key,
+                    state=EntityState.SUCCESS,
+                    action=action,
+                    target_id=tid,
+                )
+            )
         for removal in request.removals:
             tid = removal.target_id or ""
             if removal.action is DeprovisionAction.DELETE:
@@ -128,8 +176,15 @@ class MemoryConnector(Connector[MemorySettings]):
                 if tid in self.target:
                     self.target[tid] = {**self.target[tid], "active": False}
                 action = Action.DISABLE
-            out.append(EntityOutcome(kind=removal.kind, key=removal.key, state=EntityState.SUCCESS,
-                                     action=action, removed=True))
+            out.append(
+                EntityOutcome(
+                    kind=removal.kind,
+                    key=removal.key,
+                    state=EntityState.SUCCESS,
+                    action=action,
+                    removed=True,
+                )
+            )
         return out
 
     async def read(self, kind: EntityKind, watermark: str | None = None) -> AsyncIterator[ReadPage]:  # type: ignore[override]
@@ -139,7 +194,8 @@ class MemoryConnector(Connector[MemorySettings]):
             chunk = records[start : start + 2]
             yield ReadPage(
                 records=[UserRecord(key=r["key"], attributes=r["attributes"]) for r in chunk],
-                total=len(records), watermark=str(len(records)),
+                total=len(records),
+                watermark=str(len(records)),
             )
 
     def write_back_attributes(self) -> frozenset[str]:
@@ -150,7 +206,13 @@ class MemoryConnector(Connector[MemorySettings]):
         out = []
         for request in requests:
             if request.key in self.settings.reject_write_back:
-                out.append(WriteBackOutcome(key=request.key, ok=False, reason="Validation error: phone needs a country code"))
+                out.append(
+                    WriteBackOutcome(
+                        key=request.key,
+                        ok=False,
+                        reason="Validation error: phone needs a country code",
+                    )
+                )
                 continue
             for record in SOURCES.get(self.settings.store, []):
                 if record["key"] == request.key:
