@@ -1,0 +1,25 @@
+"""The connector conformance kit: standard scenarios a connector plugin's tests turn on.
+
+In the plugin's ``conftest.py``::
+
+    pytest_plugins = ["connectors.testing.conformance"]
+
+    @pytest.fixture
+    def conformance_target() -> ConformanceTarget:
+        return ConformanceTarget(connector_type="mytype", settings={...})
+
+and in a test module::
+
+    class TestMyConnector(ConnectorConformance):
+        pass
+
+See ``docs/plugins.md``.
+"""
+
+from __future__ import annotations
+
+from connectors.testing.session import Kit, KitSession
+from connectors.testing.suite import ConnectorConformance
+from connectors.testing.target import ConformanceTarget
+
+__all__ = ["ConformanceTarget", "ConnectorConformance", "Kit", "KitSession"]

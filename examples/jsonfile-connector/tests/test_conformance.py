@@ -1,0 +1,9 @@
+"""provisync's standard connector scenarios, run against a real JSON file."""
+
+from __future__ import annotations
+
+from connectors.testing import ConnectorConformance
+
+
+class TestJsonFileConformance(ConnectorConformance):
+    """Every scenario of the kit; those that do not apply say which capability is missing."""
