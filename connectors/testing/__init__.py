@@ -19,7 +19,14 @@ See ``docs/plugins.md``.
 from __future__ import annotations
 
 from connectors.testing.session import Kit, KitSession
-from connectors.testing.suite import ConnectorConformance
+from connectors.testing.suite import ConnectorConformance, InboundConformance, OutboundConformance
 from connectors.testing.target import ConformanceTarget
 
-__all__ = ["ConformanceTarget", "ConnectorConformance", "Kit", "KitSession"]
+__all__ = [
+    "ConformanceTarget",
+    "ConnectorConformance",
+    "InboundConformance",
+    "Kit",
+    "KitSession",
+    "OutboundConformance",
+]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from connectors import (
     Action,
     Capability,
@@ -18,7 +16,6 @@ from connectors import (
     MemberRef,
     ReconcileRequest,
     Removal,
-    RunFailure,
 )
 from connectors.testing.session import Kit, KitSession, scenario, unique_name
 from connectors.testing.target import maybe_await
@@ -209,22 +206,3 @@ class OutboundScenarios:
             assert ok.state is EntityState.SUCCESS, f"one bad user failed the batch: {ok!r}"
 
         conformance_kit.run(scenario)
-
-    @scenario("an unreachable target fails the run")
-    def test_unreachable_target_fails_the_run(self, conformance_kit: Kit) -> None:
-        settings = conformance_kit.require_hint("unreachable_settings")
-        outbound = Direction.OUTBOUND in conformance_kit.connector_type.directions
-
-        async def scenario(session: KitSession) -> None:
-            with pytest.raises(RunFailure) as failure:
-                if outbound:
-                    await session.call(
-                        session.connector.reconcile(ReconcileRequest(users=[desired_user("x")])),
-                        "reconcile",
-                    )
-                else:
-                    await session.read_users()
-            session.check_text(str(failure.value), "a run failure")
-            session.created.clear()
-
-        conformance_kit.run(scenario, settings=settings)

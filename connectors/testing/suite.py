@@ -1,25 +1,24 @@
-"""The standard scenarios every connector runs: subclass :class:`ConnectorConformance`.
+"""The standard scenarios: subclass the class that matches your connector's directions.
 
-Scenarios that do not apply to the type under test (a direction or capability it does not
-declare, a hint its target does not offer) are skipped with a reason that names it.
+:class:`OutboundConformance` for targets, :class:`InboundConformance` for sources, and
+:class:`ConnectorConformance` for a connector that is both. Scenarios that do not apply to the
+type under test (a capability it does not declare, a hint its target does not offer) are
+skipped with a reason that names it.
 """
 
 from __future__ import annotations
 
+import pytest
 from pydantic import SecretStr
 
-from connectors import ConnectionTestResult, Connector, RunFailure
+from connectors import ConnectionTestResult, Connector, Direction, ReconcileRequest, RunFailure
 from connectors.testing.inbound import InboundScenarios
-from connectors.testing.outbound import OutboundScenarios
+from connectors.testing.outbound import OutboundScenarios, desired_user
 from connectors.testing.session import Kit, KitSession, scenario
 
 
-class ConnectorConformance(OutboundScenarios, InboundScenarios):
-    """Subclass it as ``class TestMyConnector(ConnectorConformance): pass`` in a test module.
-
-    It needs the ``connectors.testing.conformance`` pytest plugin and a ``conformance_target``
-    fixture returning a :class:`~connectors.testing.ConformanceTarget`.
-    """
+class CommonScenarios:
+    """Scenarios for every connector: registration, connection tests, whole-run failures."""
 
     @scenario("registered through the plugin manager")
     def test_registration(self, conformance_kit: Kit) -> None:
@@ -70,3 +69,38 @@ class ConnectorConformance(OutboundScenarios, InboundScenarios):
             session.check_text(result.message, "the connection test message")
 
         conformance_kit.run(scenario, settings=settings)
+
+    @scenario("an unreachable target fails the run")
+    def test_unreachable_target_fails_the_run(self, conformance_kit: Kit) -> None:
+        settings = conformance_kit.require_hint("unreachable_settings")
+        outbound = Direction.OUTBOUND in conformance_kit.connector_type.directions
+
+        async def scenario(session: KitSession) -> None:
+            with pytest.raises(RunFailure) as failure:
+                if outbound:
+                    await session.call(
+                        session.connector.reconcile(ReconcileRequest(users=[desired_user("x")])),
+                        "reconcile",
+                    )
+                else:
+                    await session.read_users()
+            session.check_text(str(failure.value), "a run failure")
+            session.created.clear()
+
+        conformance_kit.run(scenario, settings=settings)
+
+
+class OutboundConformance(CommonScenarios, OutboundScenarios):
+    """For connectors that write to a target: ``class TestX(OutboundConformance): pass``."""
+
+
+class InboundConformance(CommonScenarios, InboundScenarios):
+    """For connectors that read from a source: ``class TestX(InboundConformance): pass``."""
+
+
+class ConnectorConformance(CommonScenarios, OutboundScenarios, InboundScenarios):
+    """Every scenario; subclass it as ``class TestMyConnector(ConnectorConformance): pass``.
+
+    It needs the ``connectors.testing.conformance`` pytest plugin and a ``conformance_target``
+    fixture returning a :class:`~connectors.testing.ConformanceTarget`.
+    """
