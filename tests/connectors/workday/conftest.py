@@ -36,15 +36,20 @@ async def make_connector(base_url: str) -> AsyncIterator[MakeConnector]:
 
     def make(**overrides: Any) -> WorkdayConnector:
         settings: dict[str, Any] = {
-            "base_url": base_url, "tenant": "acme", "api_version": "v44.0",
-            "username": USER, "page_size": 10, "retry_backoff": 0.01,
+            "base_url": base_url,
+            "tenant": "acme",
+            "api_version": "v44.0",
+            "username": USER,
+            "page_size": 10,
+            "retry_backoff": 0.01,
             "write_back_attributes": ["email", "phone", "userName"],
         }
         secrets = {"password": overrides.pop("password", PASSWORD)}
         settings.update(overrides)
         model = registry.validate_settings("workday", settings, secrets)
         connector = registry.create(
-            "workday", model, ConnectorContext(connection_id="c1", connection_name="Workday"))
+            "workday", model, ConnectorContext(connection_id="c1", connection_name="Workday")
+        )
         assert isinstance(connector, WorkdayConnector)
         made.append(connector)
         return connector

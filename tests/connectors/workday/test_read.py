@@ -20,8 +20,7 @@ def records(pages: list) -> dict[str, UserRecord]:
     return {r.key: r for page in pages for r in page.records}
 
 
-async def test_full_read_over_several_pages(tenant: SimulatedTenant,
-                                            make_connector: MakeConnector):
+async def test_full_read_over_several_pages(tenant: SimulatedTenant, make_connector: MakeConnector):
     wids = tenant.generate(25)
     pages = await read_all(make_connector(page_size=10))
     assert [len(p.records) for p in pages] == [10, 10, 5]
@@ -36,23 +35,38 @@ async def test_full_read_over_several_pages(tenant: SimulatedTenant,
 
 
 async def test_worker_mapping(tenant: SimulatedTenant, make_connector: MakeConnector):
-    boss = tenant.hire("Logan", "McNeil", email="lmcneil@example.com", user_name="lmcneil",
-                       business_title="CEO")
-    worker = tenant.hire("Elizabeth", "Smith", preferred_first="Liz", email="liz@example.com",
-                         phone="555-0100", business_title="Engineer",
-                         manager_id=boss.employee_id, user_name="lsmith")
+    boss = tenant.hire(
+        "Logan", "McNeil", email="lmcneil@example.com", user_name="lmcneil", business_title="CEO"
+    )
+    worker = tenant.hire(
+        "Elizabeth",
+        "Smith",
+        preferred_first="Liz",
+        email="liz@example.com",
+        phone="555-0100",
+        business_title="Engineer",
+        manager_id=boss.employee_id,
+        user_name="lsmith",
+    )
     found = records(await read_all(make_connector()))
     assert dict(found[worker.wid].attributes) == {
-        "userName": "lsmith", "givenName": "Liz", "familyName": "Smith",
-        "displayName": "Liz Smith", "email": "liz@example.com", "phone": "+1 555-0100",
-        "title": "Engineer", "employeeId": worker.employee_id,
-        "manager": boss.employee_id, "active": True,
+        "userName": "lsmith",
+        "givenName": "Liz",
+        "familyName": "Smith",
+        "displayName": "Liz Smith",
+        "email": "liz@example.com",
+        "phone": "+1 555-0100",
+        "title": "Engineer",
+        "employeeId": worker.employee_id,
+        "manager": boss.employee_id,
+        "active": True,
     }
     assert found[boss.wid].attributes["manager"] is None
 
 
 async def test_incremental_read_sees_hires_changes_and_terminations(
-        tenant: SimulatedTenant, make_connector: MakeConnector):
+    tenant: SimulatedTenant, make_connector: MakeConnector
+):
     wids = tenant.generate(30)
     connector = make_connector(page_size=4)
     full = await read_all(connector)
@@ -79,7 +93,8 @@ async def test_incremental_read_sees_hires_changes_and_terminations(
 
 
 async def test_future_hire_and_future_termination_follow_effective_dates(
-        tenant: SimulatedTenant, make_connector: MakeConnector):
+    tenant: SimulatedTenant, make_connector: MakeConnector
+):
     stayer = tenant.hire("Stay", "Er", user_name="stayer")
     connector = make_connector()
     watermark = (await read_all(connector))[-1].watermark
@@ -105,8 +120,9 @@ async def test_future_hire_and_future_termination_follow_effective_dates(
     assert full[future.wid].effective_from is None
 
 
-async def test_malformed_worker_is_a_failed_outcome(tenant: SimulatedTenant,
-                                                    make_connector: MakeConnector):
+async def test_malformed_worker_is_a_failed_outcome(
+    tenant: SimulatedTenant, make_connector: MakeConnector
+):
     wids = tenant.generate(5)
     tenant.faults.malformed_workers.add(wids[2])
     pages = await read_all(make_connector())
@@ -125,8 +141,9 @@ async def test_a_failing_page_is_retried(tenant: SimulatedTenant, make_connector
     assert tenant.faults.failing_pages[2] == 0
 
 
-async def test_a_page_failing_past_the_bound_raises(tenant: SimulatedTenant,
-                                                    make_connector: MakeConnector):
+async def test_a_page_failing_past_the_bound_raises(
+    tenant: SimulatedTenant, make_connector: MakeConnector
+):
     tenant.generate(30)
     tenant.faults.failing_pages[2] = 5
     seen = []
@@ -147,8 +164,7 @@ async def test_wrong_password_raises_authentication_failed(make_connector: MakeC
     assert result.ok is False and "invalid username or password" in result.message
 
 
-async def test_test_connection_and_groups(tenant: SimulatedTenant,
-                                          make_connector: MakeConnector):
+async def test_test_connection_and_groups(tenant: SimulatedTenant, make_connector: MakeConnector):
     tenant.generate(3)
     connector = make_connector()
     result = await connector.test_connection()

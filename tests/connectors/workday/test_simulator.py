@@ -19,22 +19,30 @@ NS = {"wd": BSVC}
 
 
 def settings(base_url: str, password: str = PASSWORD) -> WorkdaySettings:
-    return WorkdaySettings(base_url=base_url, tenant="acme", username=USER,
-                           password=SecretStr(password), page_size=4)
+    return WorkdaySettings(
+        base_url=base_url, tenant="acme", username=USER, password=SecretStr(password), page_size=4
+    )
 
 
-async def post(base_url: str, operation: etree._Element, password: str = PASSWORD,
-               ) -> httpx2.Response:
+async def post(
+    base_url: str,
+    operation: etree._Element,
+    password: str = PASSWORD,
+) -> httpx2.Response:
     config = settings(base_url, password)
     async with httpx2.AsyncClient() as client:
-        return await client.post(config.endpoint, content=envelope(config, operation),
-                                 headers={"Content-Type": "text/xml"})
+        return await client.post(
+            config.endpoint,
+            content=envelope(config, operation),
+            headers={"Content-Type": "text/xml"},
+        )
 
 
 def employee_ids(content: bytes) -> list[str]:
     root = etree.fromstring(content)
-    return root.xpath("//wd:Worker/wd:Worker_Reference/wd:ID[@wd:type='Employee_ID']/text()",
-                      namespaces=NS)
+    return root.xpath(
+        "//wd:Worker/wd:Worker_Reference/wd:ID[@wd:type='Employee_ID']/text()", namespaces=NS
+    )
 
 
 async def test_pages_are_pinned_to_one_as_of_moment(tenant: SimulatedTenant, base_url: str):
@@ -79,10 +87,10 @@ async def test_transaction_log_ranges(tenant: SimulatedTenant):
     assert tenant.changed_wids(mark, (mark, None), (None, None)) == []
 
 
-async def test_wrong_password_is_an_authentication_fault(tenant: SimulatedTenant,
-                                                         base_url: str):
-    response = await post(base_url, get_workers_request(settings(base_url), 1, 1, None, None),
-                          password="wrong")
+async def test_wrong_password_is_an_authentication_fault(tenant: SimulatedTenant, base_url: str):
+    response = await post(
+        base_url, get_workers_request(settings(base_url), 1, 1, None, None), password="wrong"
+    )
     assert response.status_code == 500
     root = etree.fromstring(response.content)
     assert root.findtext(".//faultcode") == "SOAP-ENV:Client.authenticationError"
@@ -90,7 +98,8 @@ async def test_wrong_password_is_an_authentication_fault(tenant: SimulatedTenant
 
 
 async def test_count_out_of_range_and_missing_version_are_validation_faults(
-        tenant: SimulatedTenant, base_url: str):
+    tenant: SimulatedTenant, base_url: str
+):
     too_many = await post(base_url, get_workers_request(settings(base_url), 1, 1000, None, None))
     assert too_many.status_code == 500
     assert b"Client.validationError" in too_many.content
@@ -134,6 +143,7 @@ async def test_injected_page_failures_are_consumed(tenant: SimulatedTenant, base
 
 async def test_unknown_tenant_is_not_found(base_url: str):
     async with httpx2.AsyncClient() as client:
-        response = await client.post(f"{base_url}/ccx/service/other/Human_Resources/v44.0",
-                                     content=b"<x/>")
+        response = await client.post(
+            f"{base_url}/ccx/service/other/Human_Resources/v44.0", content=b"<x/>"
+        )
     assert response.status_code == 404
