@@ -1,1 +1,1 @@
-"""provisync demo: the whole product on one machine, with data and real targets."""
+"""The demo: a real SCIM 2.0 target and demo data served by the ``provisync demo`` process."""
