@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL (HTTP and WebSocket), GraphiQL, health and readiness."""
+"""The Starlette application: GraphQL (HTTP and WebSocket), GraphiQL, the console, operations."""
 
 from __future__ import annotations
 
@@ -10,18 +10,22 @@ from typing import Any
 import strawberry
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from gql import security
 from gql.context import Context
+from gql.observability.metrics import GraphQLTimingMiddleware, Metrics
 from gql.schema import build_schema
 from gql.services import Services
 from gql.settings import Settings, get_settings
 from gql.store.db import is_sqlite, upgrade_async
+from gql.web.routes import console_routes
 
 log = logging.getLogger("provisync")
 
@@ -31,9 +35,17 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def __init__(self, schema: strawberry.Schema, services: Services) -> None:
         super().__init__(
-            schema, graphql_ide="graphiql", subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL]
+            schema,
+            graphql_ide="graphiql",
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            # Browsers on these origins may open the subscription socket (same origin always).
+            allowed_origins=services.settings.cors_origins,
         )
         self.services = services
+
+    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+        """Authenticate a WebSocket at ``connection_init`` (refused when credentials lack)."""
+        return await security.on_ws_connect(context)
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:  # type: ignore[override]
         return Context(services=self.services, request=request, response=response)
@@ -55,6 +67,8 @@ def create_app(
     settings = settings or get_settings()
     services = services or Services.build(settings)
     graphql = GraphQLApp(build_schema(settings), services)
+    metrics = Metrics(services.db)
+    services.engine.observer = metrics
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -82,20 +96,21 @@ def create_app(
             )
         return JSONResponse({"status": "ready", "migration": version})
 
-    async def home(_request: Request) -> RedirectResponse:
-        return RedirectResponse("/graphql")
-
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics.endpoint),
         *extra_routes,
-        Route("/", home),
+        *console_routes(),
     ]
     lifespan_fn: Any = lifespan
-    app = Starlette(routes=routes, lifespan=lifespan_fn)
+    middleware = [Middleware(GraphQLTimingMiddleware, metrics=metrics)]
+    app = Starlette(routes=routes, lifespan=lifespan_fn, middleware=middleware)
     app.state.services = services
+    app.state.metrics = metrics
+    security.install(app, services, settings)
     return app
 
 

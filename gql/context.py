@@ -14,6 +14,8 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from gql.loaders import load_connections, load_rule_counts, load_rules
+from gql.security.authn import request_principal
+from gql.security.roles import Principal
 from gql.services import Services
 from gql.store.models import ProvisioningConnection, Rule, RuleCounts
 
@@ -21,9 +23,12 @@ from gql.store.models import ProvisioningConnection, Rule, RuleCounts
 @dataclass
 class Context:
     services: Services
-    actor: str = "anonymous"
     request: Any = None
     response: Any = None
+    principal: Principal | None = None
+    """The caller; by default the one the security middleware put on the request."""
+    connection_params: Any = None
+    """The WebSocket ``connection_init`` payload (set by Strawberry)."""
     rule_counts: DataLoader[int, dict[str, RuleCounts]] = field(init=False)
     connections: DataLoader[int, ProvisioningConnection | None] = field(init=False)
     rules: DataLoader[int, Rule | None] = field(init=False)
@@ -31,6 +36,8 @@ class Context:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     def __post_init__(self) -> None:
+        if self.principal is None:
+            self.principal = request_principal(self.request, self.services.settings)
         self.rule_counts = DataLoader(partial(load_rule_counts, self.reader), cache=True)
         self.connections = DataLoader(partial(load_connections, self.reader))
         self.rules = DataLoader(partial(load_rules, self.reader))
@@ -53,6 +60,11 @@ class Context:
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+    @property
+    def actor(self) -> str:
+        """The caller's name, as audit events record it."""
+        return self.principal.name if self.principal is not None else "anonymous"
 
     @property
     def db(self) -> Any:

@@ -23,6 +23,9 @@ from strawberry.schema.config import StrawberryConfig
 from gql.context import Context, Info
 from gql.engine.progress import FINAL_STATUSES
 from gql.mutations import connections, directory, rules, sync
+from gql.security.limits import CallerRequired
+from gql.security.limits import validation_rules as security_rules
+from gql.security.roles import Role, require
 from gql.settings import Settings, get_settings
 from gql.store.models import SyncRun as RunRow
 from gql.types.common import node_pk
@@ -122,6 +125,7 @@ class Subscription:
     async def sync_run_progress(
         self, info: Info, run_id: relay.GlobalID
     ) -> AsyncGenerator[SyncRun, None]:
+        require(info, Role.VIEWER)
         pk = node_pk(run_id, "SyncRun")
         if isinstance(pk, NotFoundError):
             raise GraphQLError(pk.message, extensions={"code": pk.code})
@@ -163,6 +167,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     rules_once = [
         *QueryDepthLimiter(max_depth=settings.query_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.query_max_aliases).validation_rules,
+        *security_rules(settings),
     ]
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=settings.query_max_tokens),
@@ -170,6 +175,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=256),
         lambda: AddValidationRules(rules_once),
         lambda: MaskErrors(should_mask_error=_should_mask),
+        CallerRequired,
         RequestSession,
     ]
     return strawberry.Schema(

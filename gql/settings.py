@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from gql.security.config import SecuritySettings
 
 
-class Settings(BaseSettings):
-    """provisync's settings. Each field reads ``PROVISYNC_<FIELD>`` from the environment."""
+class Settings(SecuritySettings):
+    """provisync's settings. Each field reads ``PROVISYNC_<FIELD>`` from the environment.
+
+    The security fields (authentication, secret key, limits, CORS) come from
+    :class:`gql.security.config.SecuritySettings`.
+    """
 
     model_config = SettingsConfigDict(env_prefix="PROVISYNC_", extra="ignore")
 
@@ -43,6 +49,10 @@ class Settings(BaseSettings):
     query_max_depth: int = 12
     query_max_aliases: int = 30
     query_max_tokens: int = 4000
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as plain text, or as JSON objects (one a line)."
+    )
+    log_level: str = Field(default="INFO", description="The root logger's level.")
 
     @field_validator("disable_plugins", "extra_plugins", mode="before")
     @classmethod

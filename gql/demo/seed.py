@@ -25,6 +25,7 @@ from gql.demo.directory import GROUPS, demo_users
 from gql.demo.scim_target import build_scim_target_app, seed_existing_account
 from gql.engine.engine import RunKind
 from gql.engine.mapping import canonical_attributes
+from gql.security.crypto import encrypt_secrets
 from gql.services import Services
 from gql.store.models import (
     DirectoryGroup,
@@ -102,7 +103,10 @@ async def _connection(
         )
         if row is None:
             row = ProvisioningConnection(
-                name=name, connector_type=connector_type, settings=settings, secrets=secrets
+                name=name,
+                connector_type=connector_type,
+                settings=settings,
+                secrets=encrypt_secrets(secrets, services.settings),
             )
             session.add(row)
             await session.commit()

@@ -23,6 +23,8 @@ from connectors import (
 from connectors.types import ConnectorContext
 from gql.engine.progress import ProgressHub
 from gql.engine.recorder import record_outcomes, record_write_backs
+from gql.observability.runs import RunObserver
+from gql.security.crypto import SecretsUnreadable, decrypt_secrets
 from gql.store.db import Database
 from gql.store.models import ProvisioningConnection, Rule, SyncRun
 
@@ -46,8 +48,15 @@ def open_connector(
             f"{connection.name!r} is not installed"
         )
     try:
+        secrets = decrypt_secrets(connection.secrets)
+    except SecretsUnreadable as exc:
+        raise ConnectorUnavailable(
+            f"the secrets of connection {connection.name!r} cannot be decrypted with "
+            "PROVISYNC_SECRET_KEY; set them again"
+        ) from exc
+    try:
         settings = registry.validate_settings(
-            connection.connector_type, connection.settings, connection.secrets
+            connection.connector_type, connection.settings, secrets
         )
     except Exception as exc:
         raise ConnectorUnavailable(f"connection {connection.name!r} has invalid settings") from exc
@@ -79,6 +88,7 @@ class RunContext:
     timeout: float
     batch_size: int
     counts: Counter[str] = field(default_factory=Counter)
+    observer: RunObserver = field(default_factory=RunObserver)
 
     @property
     def rule_id(self) -> int:
@@ -147,6 +157,7 @@ class RunContext:
             session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes, names=names
         )
         self.counts.update(summary)
+        self.observer.outcomes_recorded(outcomes)
         await self._advance(session, processed)
 
     async def record_write_backs(self, outcomes: Sequence[WriteBackOutcome]) -> None:
@@ -156,6 +167,7 @@ class RunContext:
             )
             self.counts["WRITE_BACK_FAILED"] += failed
             self.counts["WRITE_BACK"] += len(outcomes)
+            self.observer.write_backs_recorded(outcomes)
             await self._advance(session, 0)
             await session.commit()
 

@@ -22,6 +22,8 @@ from gql.engine.inbound import read_inbound, write_back_changes
 from gql.engine.outbound import full_outbound, incremental_outbound
 from gql.engine.progress import ProgressHub
 from gql.engine.recorder import admin_event
+from gql.observability.logs import bind_run
+from gql.observability.runs import RunObserver
 from gql.settings import Settings
 from gql.store.db import Database
 from gql.store.models import DirectoryUser, ProvisioningConnection, Rule, SyncRun, utcnow
@@ -54,6 +56,7 @@ class SyncEngine:
         self._pending_groups: set[int] = set()
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
+        self.observer = RunObserver()  # logs each run's end; the app's metrics replace it
 
     async def start(self) -> None:
         """Fail runs a previous process left unfinished, then start the change and poll loops."""
@@ -131,24 +134,30 @@ class SyncEngine:
     async def _execute(
         self, run: SyncRun, users: Mapping[int, Collection[str]], groups: set[int]
     ) -> None:
+        bind_run(run.rule_id, run.id)  # this task's log records carry the rule and run ids
         async with self._rule_locks[run.rule_id]:
             ctx: RunContext | None = None
+            failure: BaseException | None = None
             try:
                 ctx = await self._begin(run)
                 await self._dispatch(ctx, RunKind(run.kind), users, groups)
                 await self._finish(run, "SUCCEEDED", None, ctx)
             except RunFailure as exc:
+                failure = exc
                 log.warning("run %s of rule %s failed: %s", run.id, run.rule_id, exc)
                 await self._finish(run, "FAILED", str(exc), ctx)
-            except asyncio.CancelledError:
+            except asyncio.CancelledError as exc:
+                failure = exc
                 await asyncio.shield(
                     self._finish(run, "FAILED", "cancelled: the process stopped", ctx)
                 )
                 raise
             except Exception as exc:  # an engine bug must not go unseen, nor kill the server
+                failure = exc
                 log.exception("run %s of rule %s crashed", run.id, run.rule_id)
                 await self._finish(run, "FAILED", f"internal error: {type(exc).__name__}", ctx)
             finally:
+                self.observer.run_ended(run, failure)
                 if ctx is not None:
                     try:
                         await asyncio.wait_for(ctx.connector.aclose(), 5)
@@ -178,6 +187,7 @@ class SyncEngine:
             run=run,
             timeout=self.settings.connector_timeout,
             batch_size=self.settings.batch_size,
+            observer=self.observer,
         )
 
     async def _dispatch(

@@ -14,6 +14,8 @@ from strawberry.scalars import JSON
 from gql.context import Info
 from gql.engine.recorder import admin_event
 from gql.mutations.common import pydantic_errors
+from gql.security.crypto import SecretsUnreadable, decrypt_secrets, encrypt_secrets
+from gql.security.roles import Role, forbidden
 from gql.store.models import ProvisioningConnection as ConnectionRow
 from gql.store.models import Rule as RuleRow
 from gql.store.models import utcnow
@@ -22,6 +24,7 @@ from gql.types.connection import ProvisioningConnection
 from gql.types.errors import (
     ConflictError,
     ConnectorNotInstalledError,
+    ForbiddenError,
     NotFoundError,
     ValidationError,
     conflict,
@@ -41,11 +44,12 @@ ConnectionResult = Annotated[
     | NotFoundError
     | ValidationError
     | ConnectorNotInstalledError
-    | ConflictError,
+    | ConflictError
+    | ForbiddenError,
     strawberry.union("ProvisioningConnectionResult"),
 ]
 DeleteResult = Annotated[
-    DeletePayload | NotFoundError | ConflictError, strawberry.union("DeleteResult")
+    DeletePayload | NotFoundError | ConflictError | ForbiddenError, strawberry.union("DeleteResult")
 ]
 
 
@@ -107,6 +111,8 @@ async def _name_taken(session: Any, name: str, except_id: int | None = None) -> 
 async def create_provisioning_connection(
     info: Info, input: CreateProvisioningConnectionInput
 ) -> ConnectionResult:
+    if denied := forbidden(info, Role.ADMIN):
+        return denied
     name = input.name.strip()
     if not name:
         return invalid(("name", "must not be empty"))
@@ -117,7 +123,10 @@ async def create_provisioning_connection(
         if await _name_taken(session, name):
             return conflict(f"a provisioning connection named {name!r} exists")
         row = ConnectionRow(
-            name=name, connector_type=input.connector_type, settings=split[0], secrets=split[1]
+            name=name,
+            connector_type=input.connector_type,
+            settings=split[0],
+            secrets=encrypt_secrets(split[1], info.context.services.settings),
         )
         session.add(row)
         await session.flush()
@@ -135,6 +144,8 @@ async def create_provisioning_connection(
 async def update_provisioning_connection(
     info: Info, input: UpdateProvisioningConnectionInput
 ) -> ConnectionResult:
+    if denied := forbidden(info, Role.ADMIN):
+        return denied
     pk = node_pk(input.id, "ProvisioningConnection")
     if isinstance(pk, NotFoundError):
         return pk
@@ -149,10 +160,16 @@ async def update_provisioning_connection(
             return conflict(f"a provisioning connection named {name!r} exists")
         settings = row.settings if input.settings in (None, strawberry.UNSET) else input.settings
         secrets: Any = {} if input.secrets in (None, strawberry.UNSET) else input.secrets
-        split = _split(info, row.connector_type, settings, secrets, dict(row.secrets))
+        try:
+            old_secrets = decrypt_secrets(row.secrets)
+        except SecretsUnreadable:
+            # Written under another key: the caller must set the secrets again.
+            old_secrets = {}
+        split = _split(info, row.connector_type, settings, secrets, old_secrets)
         if not isinstance(split, tuple):
             return split
-        row.name, row.settings, row.secrets, row.updated_at = name, split[0], split[1], utcnow()
+        stored = encrypt_secrets(split[1], info.context.services.settings)
+        row.name, row.settings, row.secrets, row.updated_at = name, split[0], stored, utcnow()
         session.add(
             admin_event(
                 operation="UPDATE_CONNECTION",
@@ -165,6 +182,8 @@ async def update_provisioning_connection(
 
 
 async def delete_provisioning_connection(info: Info, id: relay.GlobalID) -> DeleteResult:
+    if denied := forbidden(info, Role.ADMIN):
+        return denied
     pk = node_pk(id, "ProvisioningConnection")
     if isinstance(pk, NotFoundError):
         return pk

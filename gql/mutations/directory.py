@@ -12,6 +12,7 @@ from strawberry import relay
 from gql.context import Info
 from gql.mutations.common import parse_ids
 from gql.mutations.connections import DeletePayload, DeleteResult
+from gql.security.roles import Role, forbidden
 from gql.store.models import DirectoryGroup as GroupRow
 from gql.store.models import DirectoryUser as UserRow
 from gql.store.models import GroupMembership, utcnow
@@ -20,6 +21,7 @@ from gql.types.directory_group import DirectoryGroup
 from gql.types.directory_user import DirectoryUser
 from gql.types.errors import (
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     ValidationError,
     conflict,
@@ -28,11 +30,11 @@ from gql.types.errors import (
 )
 
 UserResult = Annotated[
-    DirectoryUser | NotFoundError | ValidationError | ConflictError,
+    DirectoryUser | NotFoundError | ValidationError | ConflictError | ForbiddenError,
     strawberry.union("DirectoryUserResult"),
 ]
 GroupResult = Annotated[
-    DirectoryGroup | NotFoundError | ValidationError | ConflictError,
+    DirectoryGroup | NotFoundError | ValidationError | ConflictError | ForbiddenError,
     strawberry.union("DirectoryGroupResult"),
 ]
 USER_FIELDS = (
@@ -96,6 +98,8 @@ async def _user_name_taken(session: Any, name: str, except_id: int | None = None
 
 
 async def create_directory_user(info: Info, input: DirectoryUserInput) -> UserResult:
+    if denied := forbidden(info, Role.OPERATOR):
+        return denied
     values = _user_values(input)
     if isinstance(values, ValidationError):
         return values
@@ -115,6 +119,8 @@ async def create_directory_user(info: Info, input: DirectoryUserInput) -> UserRe
 async def update_directory_user(
     info: Info, id: relay.GlobalID, input: DirectoryUserInput
 ) -> UserResult:
+    if denied := forbidden(info, Role.OPERATOR):
+        return denied
     pk = node_pk(id, "DirectoryUser")
     if isinstance(pk, NotFoundError):
         return pk
@@ -139,6 +145,8 @@ async def update_directory_user(
 
 
 async def delete_directory_user(info: Info, id: relay.GlobalID) -> DeleteResult:
+    if denied := forbidden(info, Role.OPERATOR):
+        return denied
     pk = node_pk(id, "DirectoryUser")
     if isinstance(pk, NotFoundError):
         return pk
@@ -185,6 +193,8 @@ async def _group_name_taken(session: Any, name: str, except_id: int | None = Non
 
 
 async def create_directory_group(info: Info, input: DirectoryGroupInput) -> GroupResult:
+    if denied := forbidden(info, Role.OPERATOR):
+        return denied
     name = (input.display_name or "").strip() if input.display_name is not strawberry.UNSET else ""
     if not name:
         return invalid(("displayName", "is required"))
@@ -211,6 +221,8 @@ async def create_directory_group(info: Info, input: DirectoryGroupInput) -> Grou
 async def update_directory_group(
     info: Info, id: relay.GlobalID, input: DirectoryGroupInput
 ) -> GroupResult:
+    if denied := forbidden(info, Role.OPERATOR):
+        return denied
     pk = node_pk(id, "DirectoryGroup")
     if isinstance(pk, NotFoundError):
         return pk
@@ -242,6 +254,8 @@ async def update_directory_group(
 
 
 async def delete_directory_group(info: Info, id: relay.GlobalID) -> DeleteResult:
+    if denied := forbidden(info, Role.OPERATOR):
+        return denied
     pk = node_pk(id, "DirectoryGroup")
     if isinstance(pk, NotFoundError):
         return pk

@@ -17,6 +17,7 @@ from gql.engine.recorder import admin_event
 from gql.engine.scope import InvalidFilter, compile_scope
 from gql.mutations.common import parse_ids
 from gql.mutations.connections import DeletePayload, DeleteResult
+from gql.security.roles import Role, forbidden
 from gql.store.models import DirectoryGroup as GroupRow
 from gql.store.models import EntitySyncState, RuleCounts, SyncRun, utcnow
 from gql.store.models import ProvisioningConnection as ConnectionRow
@@ -25,6 +26,7 @@ from gql.types.common import node_pk
 from gql.types.enums import DeprovisionActionEnum, SyncDirection
 from gql.types.errors import (
     ConnectorNotInstalledError,
+    ForbiddenError,
     NotFoundError,
     ValidationError,
     conflict,
@@ -35,7 +37,7 @@ from gql.types.errors import (
 from gql.types.rule import Rule
 
 RuleResult = Annotated[
-    Rule | NotFoundError | ValidationError | ConnectorNotInstalledError,
+    Rule | NotFoundError | ValidationError | ConnectorNotInstalledError | ForbiddenError,
     strawberry.union("RuleResult"),
 ]
 MIN_POLL_SECONDS = 10
@@ -107,6 +109,8 @@ async def _check(
 
 
 async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
+    if denied := forbidden(info, Role.ADMIN):
+        return denied
     connection_pk = node_pk(input.connection_id, "ProvisioningConnection")
     if isinstance(connection_pk, NotFoundError):
         return connection_pk
@@ -158,6 +162,8 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
 
 
 async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
+    if denied := forbidden(info, Role.ADMIN):
+        return denied
     pk = node_pk(input.id, "Rule")
     if isinstance(pk, NotFoundError):
         return pk
@@ -214,6 +220,8 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
 
 
 async def delete_rule(info: Info, id: relay.GlobalID) -> DeleteResult:
+    if denied := forbidden(info, Role.ADMIN):
+        return denied
     pk = node_pk(id, "Rule")
     if isinstance(pk, NotFoundError):
         return pk

@@ -13,6 +13,7 @@ from gql.context import Info
 from gql.engine.context import ConnectorUnavailable, open_connector
 from gql.engine.engine import RunKind
 from gql.engine.recorder import admin_event
+from gql.security.roles import Role, forbidden
 from gql.store.models import ProvisioningConnection as ConnectionRow
 from gql.store.models import Rule as RuleRow
 from gql.store.models import utcnow
@@ -20,6 +21,7 @@ from gql.types.common import as_json, node_pk
 from gql.types.connection import ConnectionTestResult
 from gql.types.errors import (
     ConnectorNotInstalledError,
+    ForbiddenError,
     NotFoundError,
     RuleDisabledError,
     connector_missing,
@@ -29,20 +31,23 @@ from gql.types.rule import Rule
 from gql.types.sync_run import SyncRun
 
 FullResyncResult = Annotated[
-    SyncRun | NotFoundError | RuleDisabledError | ConnectorNotInstalledError,
+    SyncRun | NotFoundError | RuleDisabledError | ConnectorNotInstalledError | ForbiddenError,
     strawberry.union("FullResyncResult"),
 ]
 SetRuleEnabledResult = Annotated[
-    Rule | NotFoundError | ConnectorNotInstalledError, strawberry.union("SetRuleEnabledResult")
+    Rule | NotFoundError | ConnectorNotInstalledError | ForbiddenError,
+    strawberry.union("SetRuleEnabledResult"),
 ]
 TestConnectionResult = Annotated[
-    ConnectionTestResult | NotFoundError | ConnectorNotInstalledError,
+    ConnectionTestResult | NotFoundError | ConnectorNotInstalledError | ForbiddenError,
     strawberry.union("TestConnectionResult"),
 ]
 
 
 async def full_resync(info: Info, rule_id: relay.GlobalID) -> FullResyncResult:
     """Resync every entity of a rule now; returns the run (the one in progress, if any)."""
+    if denied := forbidden(info, Role.OPERATOR):
+        return denied
     pk = node_pk(rule_id, "Rule")
     if isinstance(pk, NotFoundError):
         return pk
@@ -68,6 +73,8 @@ async def set_rule_enabled(
     info: Info, rule_id: relay.GlobalID, enabled: bool
 ) -> SetRuleEnabledResult:
     """Enable or disable a rule. Enabling starts a full resync."""
+    if denied := forbidden(info, Role.OPERATOR):
+        return denied
     pk = node_pk(rule_id, "Rule")
     if isinstance(pk, NotFoundError):
         return pk
@@ -103,6 +110,8 @@ async def test_provisioning_connection(
     info: Info, connection_id: relay.GlobalID
 ) -> TestConnectionResult:
     """Check that a connection's URL and credentials work and what its target supports."""
+    if denied := forbidden(info, Role.ADMIN):
+        return denied
     pk = node_pk(connection_id, "ProvisioningConnection")
     if isinstance(pk, NotFoundError):
         return pk

@@ -187,3 +187,17 @@ def table_of(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, Table)
     return table
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token: only the SHA-256 of the token is stored; it is shown once, at creation."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=128)
+    role: str = Field(max_length=16)
+    hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = _ts(default_factory=utcnow)
+    revoked_at: datetime | None = _ts(default=None)
+    last_used_at: datetime | None = _ts(default=None)

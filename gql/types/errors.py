@@ -42,6 +42,11 @@ class ConflictError(Error):
     pass
 
 
+@strawberry.type(description="The caller's role does not allow this; nothing was looked up.")
+class ForbiddenError(Error):
+    pass
+
+
 def not_found(what: str, gid: object) -> NotFoundError:
     return NotFoundError(message=f"no {what} with id {gid}", code="NOT_FOUND", id=str(gid))
 

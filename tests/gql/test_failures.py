@@ -79,14 +79,19 @@ def test_concurrent_resync_requests_share_one_run(api: Api) -> None:
     create_user(api, "concurrent")
     conn = create_connection(api, delay=0.3)
     rule = create_rule(api, conn, enabled=False)
-    api("mutation($id: ID!) { setRuleEnabled(ruleId: $id, enabled: true) { __typename } }", {"id": rule["id"]})
+    api(
+        "mutation($id: ID!) { setRuleEnabled(ruleId: $id, enabled: true) { __typename } }",
+        {"id": rule["id"]},
+    )
     api.wait_idle(rule["id"])
     with ThreadPoolExecutor(max_workers=8) as pool:
         runs = list(pool.map(lambda _: full_resync(api, rule["id"]), range(8)))
     assert {r["__typename"] for r in runs} == {"SyncRun"}
     assert len({r["id"] for r in runs}) == 1
     api.wait_run(runs[0]["id"])
-    kinds = api("query($id: ID!) { rule(id: $id) { runs { edges { node { kind } } } } }", {"id": rule["id"]})
+    kinds = api(
+        "query($id: ID!) { rule(id: $id) { runs { edges { node { kind } } } } }", {"id": rule["id"]}
+    )
     fulls = [e for e in kinds["rule"]["runs"]["edges"] if e["node"]["kind"] == "FULL"]
     assert len(fulls) == 2  # the one from enabling, and the one the eight requests shared
     assert_invariants(api, rule["id"])
@@ -100,15 +105,30 @@ def test_a_rule_whose_connector_is_not_installed(database_url: str) -> None:
         conn = create_connection(api)
         rule = create_rule(api, conn, enabled=True)
         api.wait_idle(rule["id"])
-        runs_before = api("query($id: ID!) { rule(id: $id) { runs { totalCount } } }", {"id": rule["id"]})
+        runs_before = api(
+            "query($id: ID!) { rule(id: $id) { runs { totalCount } } }", {"id": rule["id"]}
+        )
     with running_api(database_url, disable_plugins=["tests.plugins.memory_connector"]) as api:
         result = full_resync(api, rule["id"])
-        assert result["__typename"] == "ConnectorNotInstalledError" and result["code"] == "CONNECTOR_NOT_INSTALLED"
+        assert (
+            result["__typename"] == "ConnectorNotInstalledError"
+            and result["code"] == "CONNECTOR_NOT_INSTALLED"
+        )
         toggle = "mutation($id: ID!, $on: Boolean!) { setRuleEnabled(ruleId: $id, enabled: $on) { __typename ... on Error { code } } }"
-        assert api(toggle, {"id": rule["id"], "on": False})["setRuleEnabled"]["__typename"] == "Rule"
-        assert api(toggle, {"id": rule["id"], "on": True})["setRuleEnabled"]["code"] == "CONNECTOR_NOT_INSTALLED"
-        view = api("query($id: ID!) { rule(id: $id) { enabled connection { connectorType { name } connectorTypeName } } }",
-                   {"id": rule["id"]})["rule"]
-        assert view == {"enabled": False, "connection": {"connectorType": None, "connectorTypeName": "memory"}}
+        assert (
+            api(toggle, {"id": rule["id"], "on": False})["setRuleEnabled"]["__typename"] == "Rule"
+        )
+        assert (
+            api(toggle, {"id": rule["id"], "on": True})["setRuleEnabled"]["code"]
+            == "CONNECTOR_NOT_INSTALLED"
+        )
+        view = api(
+            "query($id: ID!) { rule(id: $id) { enabled connection { connectorType { name } connectorTypeName } } }",
+            {"id": rule["id"]},
+        )["rule"]
+        assert view == {
+            "enabled": False,
+            "connection": {"connectorType": None, "connectorTypeName": "memory"},
+        }
         runs = api("query($id: ID!) { rule(id: $id) { runs { totalCount } } }", {"id": rule["id"]})
         assert runs == runs_before  # nothing was started without the plugin

@@ -1,0 +1,1 @@
+"""The admin console: static HTML, CSS and JavaScript modules on the public GraphQL API."""

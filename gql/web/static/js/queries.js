@@ -1,0 +1,64 @@
+// GraphQL documents of the console: the public API only (see schema.graphql).
+
+export const RULES = `query ConsoleRules($after: String) {
+  rules(first: 100, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node {
+      id name enabled status direction lastSync
+      source { name kind } target { name kind }
+      summary { users { impacted success failed } groups { impacted success failed } }
+    } }
+  }
+}`;
+
+const COUNTS = 'impacted success unsynced partialSynced failed writeBackFailures';
+const STATES = `totalCount edges { node {
+  id kind displayName entityKey state lastAction reason updatedAt
+  differences { attribute sourceValue targetValue }
+  writeBack { ok reason at }
+} }`;
+const EVENT = 'id createdAt operation outcome message actor entityKind entityName';
+export const RUN = 'id status kind error startedAt finishedAt startedBy progress { processed total }';
+
+export const RULE = `query ConsoleRule($id: ID!) {
+  rule(id: $id) {
+    id name enabled status direction lastSync lastRunError userFilter
+    source { name kind } target { name kind }
+    connection { name connectorTypeName }
+    summary { lastSync users { ${COUNTS} } groups { ${COUNTS} } }
+    runs(first: 5) { edges { node { ${RUN} } } }
+    failed: entityStates(state: FAILED, first: 50) { ${STATES} }
+    partial: entityStates(state: PARTIAL, first: 50) { ${STATES} }
+    unsynced: entityStates(state: UNSYNCED, first: 50) { ${STATES} }
+    auditLog(first: 15) { totalCount edges { node { ${EVENT} } } }
+  }
+}`;
+
+export function kindAuditLog(kind) {
+  return `query ConsoleAudit($id: ID!) {
+    rule(id: $id) { summary { ${kind} { auditLog(first: 50) { totalCount edges { node { ${EVENT} } } } } } }
+  }`;
+}
+
+export const FULL_RESYNC = `mutation ConsoleFullResync($id: ID!) {
+  fullResync(ruleId: $id) {
+    __typename
+    ... on SyncRun { ${RUN} }
+    ... on Error { code message }
+  }
+}`;
+
+export const SET_ENABLED = `mutation ConsoleSetEnabled($id: ID!, $enabled: Boolean!) {
+  setRuleEnabled(ruleId: $id, enabled: $enabled) {
+    __typename
+    ... on Rule { id enabled }
+    ... on Error { code message }
+  }
+}`;
+
+export const RUN_PROGRESS = `subscription ConsoleRunProgress($id: ID!) {
+  syncRunProgress(runId: $id) { ${RUN} }
+}`;
+
+export const RUN_NODE = `query ConsoleRun($id: ID!) { node(id: $id) { __typename ... on SyncRun { ${RUN} } } }`;

@@ -1,0 +1,119 @@
+"""The console against `provisync demo` (a subprocess): real SCIM and Workday data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.servers import free_port
+from tests.web.conftest import screenshot
+
+RULES = """{ rules { edges { node { id name enabled
+  summary { users { impacted success unsynced partialSynced failed writeBackFailures }
+            groups { impacted success unsynced partialSynced failed } }
+  runs(first: 5) { edges { node { status } } } } } } }"""
+NAMES = ("Workday → Directory", "Directory → Acme SaaS", "Directory → Staging")
+FIELDS = ("impacted", "success", "unsynced", "partialSynced", "failed")
+
+
+def demo_rules(base: str) -> dict[str, Any]:
+    body = httpx.post(f"{base}/graphql", json={"query": RULES}, timeout=10).json()
+    assert not body.get("errors"), body
+    return {e["node"]["name"]: e["node"] for e in body["data"]["rules"]["edges"]}
+
+
+def settled(rules: dict[str, Any]) -> bool:
+    if set(rules) != set(NAMES):
+        return False
+    busy = any(
+        run["node"]["status"] in ("QUEUED", "RUNNING")
+        for rule in rules.values()
+        for run in rule["runs"]["edges"]
+    )
+    seeded = all(
+        rules[n]["summary"] and rules[n]["summary"]["users"]["impacted"] for n in NAMES[:2]
+    )
+    return seeded and not busy
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVISYNC_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gql.cli", "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                if settled(demo_rules(base)):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the demo did not finish seeding"
+            time.sleep(0.5)
+        yield base
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+
+
+def expect_counts(section: Any, counts: dict[str, Any]) -> None:
+    for field in FIELDS:
+        expect(section.locator(f'[data-count="{field}"]')).to_have_text(str(counts[field]))
+
+
+def test_console_shows_the_demo_rules_as_the_api_does(demo: str, page: Any) -> None:
+    rules = demo_rules(demo)
+    page.goto(demo + "/")
+    expect(page.locator("#rules tbody tr[data-rule-id]")).to_have_count(3)
+    for name in NAMES:
+        row = page.locator(f'#rules tbody tr[data-rule-id="{rules[name]["id"]}"]')
+        expect(row.locator('[data-col="name"]')).to_have_text(name)
+
+    workday = rules["Workday → Directory"]
+    page.locator(f'#rules tbody tr[data-rule-id="{workday["id"]}"]').click()
+    panel = page.locator(f'#details[data-rule-id="{workday["id"]}"][data-state="ready"]')
+    users = panel.locator('section[data-summary="users"]')
+    expect_counts(users, workday["summary"]["users"])
+    expect(users.locator('[data-count="writeBackFailures"]')).to_have_text(
+        str(workday["summary"]["users"]["writeBackFailures"])
+    )
+    assert workday["summary"]["users"]["writeBackFailures"] == 2
+
+    scim = rules["Directory → Acme SaaS"]
+    page.locator(f'#rules tbody tr[data-rule-id="{scim["id"]}"]').click()
+    panel = page.locator(f'#details[data-rule-id="{scim["id"]}"][data-state="ready"]')
+    expect_counts(panel.locator('section[data-summary="users"]'), scim["summary"]["users"])
+    expect_counts(panel.locator('section[data-summary="groups"]'), scim["summary"]["groups"])
+    # The seeded problems: one account the target refuses, one that differs (with the attribute).
+    expect(panel.locator('li[data-state="FAILED"] [data-testid="reason"]')).to_contain_text(
+        "HTTP 400"
+    )
+    expect(panel.locator('li[data-state="PARTIAL"] table.differences')).to_contain_text("title")
+    screenshot(page, "console-demo.png")
+
+    panel.locator('button[data-action="resync"]').click()
+    expect(panel.locator('[data-testid="run-status"]')).to_have_text("SUCCEEDED", timeout=60_000)
+    expect(panel.locator('[data-testid="run-progress"]')).to_contain_text(" / ")
+    after = demo_rules(demo)["Directory → Acme SaaS"]["summary"]
+    expect_counts(panel.locator('section[data-summary="users"]'), after["users"])
+
+    staging = rules["Directory → Staging"]
+    page.locator(f'#rules tbody tr[data-rule-id="{staging["id"]}"]').click()
+    expect(page.locator('#details [data-testid="disabled-message"]')).to_be_visible()
