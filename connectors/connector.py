@@ -60,6 +60,10 @@ class Connector(Generic[SettingsT]):
     async def reconcile(self, request: ReconcileRequest) -> Sequence[EntityOutcome]:
         """Make the target hold the desired entities, and deprovision the removals.
 
+        With ``request.dry_run`` set (only for connector types declaring
+        :attr:`~connectors.types.Capability.PREVIEW`), write nothing and report what would be
+        done instead (see :class:`~connectors.types.ReconcileRequest`).
+
         :param request: one batch of desired users, groups and removals.
         :return: one outcome per entity of the request, in any order.
         :raises RunFailure: when the target fails as a whole (unreachable, unauthorized).

@@ -71,6 +71,8 @@ class Capability(StrEnum):
     GROUPS = "GROUPS"
     WRITE_BACK = "WRITE_BACK"
     INCREMENTAL_READ = "INCREMENTAL_READ"
+    PREVIEW = "PREVIEW"
+    """Answers a dry-run reconcile (:attr:`ReconcileRequest.dry_run`) without writing."""
 
 
 USER_ATTRIBUTES: tuple[str, ...] = (
@@ -215,11 +217,21 @@ class Removal:
 
 @dataclass(frozen=True, slots=True)
 class ReconcileRequest:
-    """One batch of outbound work. Users come before groups so members can be resolved."""
+    """One batch of outbound work. Users come before groups so members can be resolved.
+
+    :param dry_run: report what the reconcile would do and write nothing (a preview). Sent
+        only to connector types with :attr:`Capability.PREVIEW`. The connector may read the
+        target (discovery, lookups, listing) but sends no write of any kind; it answers one
+        outcome per entity as the real call would: ``action`` what it would do, ``state`` the
+        state the entity would then be in, ``target_id`` of a matched account, and for an
+        UPDATE the ``differences`` it would change (source value: desired; target value:
+        current).
+    """
 
     users: Sequence[DesiredUser] = ()
     groups: Sequence[DesiredGroup] = ()
     removals: Sequence[Removal] = ()
+    dry_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from connectors.scim.lookup import Finder
 from connectors.scim.mapping import normalise, read
 from connectors.scim.settings import ScimSettings
 from connectors.scim.users import UserSync, match_key
-from connectors.scim.writes import Resource, ResourceWriter
+from connectors.scim.writes import DryRunWriter, Resource, ResourceWriter
 
 FILTER_PATHS = {"userName": "userName", "email": "emails.value"}
 
@@ -43,6 +43,7 @@ class ScimConnector(Connector[ScimSettings]):
         self._ready_lock = asyncio.Lock()
         self._users: UserSync | None = None
         self._groups: GroupSync | None = None
+        self._previews: tuple[UserSync, GroupSync] | None = None
 
     async def _ready(self) -> tuple[UserSync, GroupSync]:
         async with self._ready_lock:
@@ -103,8 +104,20 @@ class ScimConnector(Connector[ScimSettings]):
             details=details,
         )
 
-    async def reconcile(self, request: ReconcileRequest) -> Sequence[EntityOutcome]:
+    async def _preview(self) -> tuple[UserSync, GroupSync]:
+        """Syncs for dry runs: the same finders (reads), a writer that sends nothing."""
         users, groups = await self._ready()
+        if self._previews is None:
+            assert self.features is not None
+            writer = DryRunWriter(self.http, self.features)
+            self._previews = (
+                UserSync(self.settings, self.features, writer, users.finder, dry_run=True),
+                GroupSync(self.settings, self.features, writer, groups.finder, dry_run=True),
+            )
+        return self._previews
+
+    async def reconcile(self, request: ReconcileRequest) -> Sequence[EntityOutcome]:
+        users, groups = await (self._preview() if request.dry_run else self._ready())
         limit = self.settings.concurrency
         user_removals = [r for r in request.removals if r.kind is EntityKind.USER]
         group_removals = [r for r in request.removals if r.kind is EntityKind.GROUP]

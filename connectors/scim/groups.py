@@ -46,12 +46,20 @@ class GroupSync:
         features: TargetFeatures,
         writer: ResourceWriter,
         finder: Finder,
+        *,
+        dry_run: bool = False,
     ) -> None:
         self.settings = settings
         self.features = features
         self.writer = writer
         self.finder = finder
         self.endpoint = settings.groups_endpoint
+        self.dry_run = dry_run
+        """A preview: ``writer`` sends nothing, and the finder's snapshot must stay as read."""
+
+    def _remember(self, resource: Resource) -> None:
+        if not self.dry_run:
+            self.finder.remember(resource)
 
     def _wanted(self, group: DesiredGroup) -> set[str]:
         return {m.target_id for m in group.members if m.target_id}
@@ -92,9 +100,17 @@ class GroupSync:
                     action=Action.CREATE,
                     reason=f"the target refused to create the group: {result.error}",
                 )
-            self.finder.remember(existing)
+            self._remember(existing)
         target_id = str(existing.get("id") or "") or None
         add, remove = self._plan(group, member_ids(existing))
+        planned: tuple[AttributeDifference, ...] = ()
+        if (add or remove) and self.dry_run:
+            wanted = (member_ids(existing) | add) - remove
+            planned = (
+                AttributeDifference(
+                    "members", f"{len(wanted)} members", f"{len(member_ids(existing))} members"
+                ),
+            )
         if add or remove:
             if not self.settings.update_enabled:
                 return self._partial(
@@ -118,7 +134,7 @@ class GroupSync:
                     reason=f"the target refused to update the membership: {result.error}",
                 )
             existing = result.resource
-            self.finder.remember(existing)
+            self._remember(existing)
             add, remove = self._plan(group, member_ids(existing))
             if add or remove:
                 return self._partial(
@@ -132,7 +148,9 @@ class GroupSync:
                 action,
                 f"{len(unknown)} member(s) have no account at the target",
             )
-        return self._outcome(group, EntityState.SUCCESS, action=action, target_id=target_id)
+        return self._outcome(
+            group, EntityState.SUCCESS, action=action, target_id=target_id, differences=planned
+        )
 
     def _partial(
         self, group: DesiredGroup, existing: Resource, action: Action, reason: str
@@ -175,7 +193,8 @@ class GroupSync:
                 target_id=target_id,
                 reason=f"the target refused to delete the group: {result.error}",
             )
-        self.finder.forget(str(existing["id"]))
+        if not self.dry_run:
+            self.finder.forget(str(existing["id"]))
         return EntityOutcome(
             kind=EntityKind.GROUP,
             key=removal.key,

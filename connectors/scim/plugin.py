@@ -21,7 +21,7 @@ SCIM_TYPE = ConnectorType(
     name="scim",
     title="SCIM 2.0",
     directions=frozenset({Direction.OUTBOUND}),
-    capabilities=frozenset({Capability.USERS, Capability.GROUPS}),
+    capabilities=frozenset({Capability.USERS, Capability.GROUPS, Capability.PREVIEW}),
     settings_model=ScimSettings,
     description=(
         "Provisions directory users and groups to any SCIM 2.0 service provider "

@@ -56,12 +56,20 @@ class UserSync:
         features: TargetFeatures,
         writer: ResourceWriter,
         finder: Finder,
+        *,
+        dry_run: bool = False,
     ) -> None:
         self.settings = settings
         self.features = features
         self.writer = writer
         self.finder = finder
         self.endpoint = settings.users_endpoint
+        self.dry_run = dry_run
+        """A preview: ``writer`` sends nothing, and the finder's snapshot must stay as read."""
+
+    def _remember(self, resource: Resource) -> None:
+        if not self.dry_run:
+            self.finder.remember(resource)
 
     def _outcome(self, user: DesiredUser, state: EntityState, **kwargs: Any) -> EntityOutcome:
         return EntityOutcome(kind=EntityKind.USER, key=user.key, state=state, **kwargs)
@@ -103,7 +111,7 @@ class UserSync:
             found, _ = await self.finder.find([key] if key else [])
             existing = found.get(key or "")
             if existing is not None:
-                self.finder.remember(existing)
+                self._remember(existing)
                 return await self._update(user, existing)
         return self._created(user, result)
 
@@ -136,7 +144,7 @@ class UserSync:
                 reason=f"the target refused to create the account: {result.error}",
             )
         created = result.resource
-        self.finder.remember(created)
+        self._remember(created)
         target_id = str(created.get("id") or "") or None
         missing = differing(user.attributes, created)
         if missing:
@@ -178,10 +186,18 @@ class UserSync:
                     reason=f"the target refused to update the account: {result.error}",
                 )
             held = result.resource
-            self.finder.remember(held)
+            self._remember(held)
         remaining = differing(user.attributes, held)
         if not remaining:
-            return self._outcome(user, EntityState.SUCCESS, action=action, target_id=target_id)
+            # A preview says what the update would change (the real one changed it).
+            planned = _differences(user.attributes, existing, writable) if self.dry_run else ()
+            return self._outcome(
+                user,
+                EntityState.SUCCESS,
+                action=action,
+                target_id=target_id,
+                differences=planned,
+            )
         blocked = [n for n in remaining if n not in writable]
         reasons = []
         if blocked:
@@ -217,7 +233,7 @@ class UserSync:
         if removal.action is DeprovisionAction.DELETE:
             result = await self.writer.delete(self.endpoint, existing)
             action = Action.DELETE
-            if result.ok:
+            if result.ok and not self.dry_run:
                 self.finder.forget(str(existing["id"]))
         else:
             if not self.settings.disable_enabled:
@@ -232,7 +248,7 @@ class UserSync:
 
             result = await self.writer.modify(self.endpoint, existing, rebuild)
             if result.ok and result.resource is not None:
-                self.finder.remember(result.resource)
+                self._remember(result.resource)
         if not result.ok:
             return EntityOutcome(
                 kind=EntityKind.USER,

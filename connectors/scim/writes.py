@@ -158,3 +158,35 @@ class ResourceWriter:
         if response.status_code in (200, 204, 404):  # 404: already gone is what we wanted
             return WriteResult(None, response.status_code)
         return WriteResult(None, response.status_code, describe(response))
+
+
+class DryRunWriter(ResourceWriter):
+    """A writer for previews: reads go to the target, writes are only counted, never sent.
+
+    Each write answers as if the target had taken it, so the planning code above it (find,
+    compare, decide) is the same for a preview as for a real reconcile.
+    """
+
+    def __init__(self, http: ScimHttp, features: TargetFeatures) -> None:
+        super().__init__(http, features)
+        self.planned = 0
+        """How many writes a real reconcile would have sent."""
+
+    async def create(self, endpoint: str, payload: Resource) -> WriteResult:
+        self.planned += 1
+        return WriteResult({**payload, "id": ""}, 201)
+
+    async def bulk_create(
+        self, endpoint: str, payloads: list[Resource]
+    ) -> list[WriteResult] | None:
+        self.planned += 1
+        return [WriteResult({**payload, "id": ""}, 201) for payload in payloads]
+
+    async def modify(self, endpoint: str, current: Resource, rebuild: Rebuild) -> WriteResult:
+        self.planned += 1
+        wanted, _operations = rebuild(current)
+        return WriteResult(wanted, 200)
+
+    async def delete(self, endpoint: str, current: Resource) -> WriteResult:
+        self.planned += 1
+        return WriteResult(None, 204)

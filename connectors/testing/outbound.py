@@ -105,6 +105,52 @@ class OutboundScenarios:
 
         conformance_kit.run(scenario)
 
+    @scenario("preview writes nothing")
+    def test_preview_writes_nothing(self, conformance_kit: Kit) -> None:
+        conformance_kit.require_direction(Direction.OUTBOUND)
+        conformance_kit.require(Capability.PREVIEW)
+
+        async def scenario(session: KitSession) -> None:
+            kept, changed, leaving = await create_users(
+                session, desired_user("ken"), desired_user("dennis"), desired_user("bjarne")
+            )
+            new = desired_user("guido")
+            update = with_target_id(changed, changed.target_id, displayName="Dennis Changed")
+            removal = Removal(
+                kind=EntityKind.USER,
+                key=leaving.key,
+                target_id=leaving.target_id,
+                action=DeprovisionAction.DISABLE,
+                attributes=leaving.attributes,
+            )
+            before = await writes(session)
+            outcomes = await session.reconcile(
+                ReconcileRequest(users=[kept, update, new], removals=[removal], dry_run=True)
+            )
+            planned = {key: o.action for (_, key), o in outcomes.items()}
+            assert planned == {
+                kept.key: Action.NONE,
+                changed.key: Action.UPDATE,
+                new.key: Action.CREATE,
+                leaving.key: Action.DISABLE,
+            }, f"a preview must report what it would do: {planned}"
+            differences = outcomes[(EntityKind.USER, changed.key)].differences
+            assert "displayName" in {d.attribute for d in differences}, (
+                f"a previewed UPDATE must name the attributes it would change: {differences}"
+            )
+            after = await writes(session)
+            if before is not None:
+                assert after == before, f"a preview sent {after - before} writes"  # type: ignore[operator]
+            exists, active = session.target.user_exists, session.target.user_active
+            if exists is not None:
+                name = str(new.attributes["userName"])
+                assert not await maybe_await(exists(name)), f"a preview created {name}"
+            if active is not None:
+                name = str(leaving.attributes["userName"])
+                assert await maybe_await(active(name)), f"a preview disabled {name}"
+
+        conformance_kit.run(scenario)
+
     @scenario("disable a removed user")
     def test_disable_removed_user(self, conformance_kit: Kit) -> None:
         conformance_kit.require_direction(Direction.OUTBOUND)

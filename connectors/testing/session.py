@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 
 from connectors import (
+    Action,
     Capability,
     Connector,
     ConnectorContext,
@@ -105,9 +106,11 @@ class KitSession:
             assert key in asked, f"an outcome for an entity not asked for: {outcome!r}"
             assert key not in by_key, f"two outcomes for one entity: {outcome!r}"
             by_key[key] = outcome
-            self.check_outcome(outcome, removal=asked[key])
+            self.check_outcome(outcome, removal=asked[key], preview=request.dry_run)
         missing = sorted(f"{kind.value} {key}" for kind, key in asked if (kind, key) not in by_key)
         assert not missing, f"reconcile reported no outcome for: {', '.join(missing)}"
+        if request.dry_run:
+            return by_key  # a preview created and removed nothing
         for key, outcome in by_key.items():
             if outcome.removed and outcome.state is EntityState.SUCCESS:
                 self.created.pop(key, None)
@@ -115,7 +118,9 @@ class KitSession:
                 self.created[key] = outcome.target_id
         return by_key
 
-    def check_outcome(self, outcome: EntityOutcome, *, removal: bool) -> None:
+    def check_outcome(
+        self, outcome: EntityOutcome, *, removal: bool, preview: bool = False
+    ) -> None:
         assert isinstance(outcome.state, EntityState), outcome
         self.check_text(outcome.reason, "a reason")
         for diff in outcome.differences:
@@ -133,8 +138,10 @@ class KitSession:
             assert not outcome.removed, (
                 f"removed=True on an entity that was not removed: {outcome!r}"
             )
-            if outcome.state is EntityState.SUCCESS:
+            if outcome.state is EntityState.SUCCESS and outcome.action is not Action.CREATE:
                 assert outcome.target_id, f"a SUCCESS outcome names the target's id: {outcome!r}"
+            elif outcome.state is EntityState.SUCCESS and not preview:
+                assert outcome.target_id, f"a created entity names its new id: {outcome!r}"
 
     async def read(self, kind: EntityKind, watermark: str | None = None) -> list[ReadPage]:
         """Read every page; check each page's records and failures."""

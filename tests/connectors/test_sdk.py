@@ -49,3 +49,11 @@ def test_broken_and_duplicate_plugins_are_reported_not_fatal() -> None:
 def test_disabled_plugins_are_not_loaded() -> None:
     registry = ConnectorRegistry.discover(disabled=["scim", "workday"])
     assert registry.get("scim") is None and registry.get("workday") is None
+
+
+def test_a_reconcile_request_is_real_unless_it_says_it_is_a_preview() -> None:
+    from connectors import Capability, ReconcileRequest
+
+    assert ReconcileRequest().dry_run is False
+    assert ReconcileRequest(dry_run=True).dry_run is True
+    assert Capability("PREVIEW") is Capability.PREVIEW

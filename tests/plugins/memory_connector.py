@@ -56,7 +56,9 @@ MEMORY = ConnectorType(
     name="memory",
     title="In-memory test target",
     directions=frozenset({Direction.OUTBOUND, Direction.INBOUND}),
-    capabilities=frozenset({Capability.USERS, Capability.GROUPS, Capability.WRITE_BACK}),
+    capabilities=frozenset(
+        {Capability.USERS, Capability.GROUPS, Capability.WRITE_BACK, Capability.PREVIEW}
+    ),
     settings_model=MemorySettings,
     description="Test plugin.",
 )
@@ -85,7 +87,9 @@ class MemoryConnector(Connector[MemorySettings]):
         )
 
     async def reconcile(self, request: ReconcileRequest) -> Sequence[EntityOutcome]:
-        await self._behave("reconcile")
+        await self._behave("preview" if request.dry_run else "reconcile")
+        # A dry run plans against a copy of the target: the real one stays as it is.
+        target = dict(self.target) if request.dry_run else self.target
         out: list[EntityOutcome] = []
         for user in request.users:
             name = str(user.attributes.get("userName"))
@@ -100,7 +104,7 @@ class MemoryConnector(Connector[MemorySettings]):
                     )
                 )
                 continue
-            current = self.target.get(tid)
+            current = target.get(tid)
             if current is None and not self.settings.create_enabled:
                 out.append(
                     EntityOutcome(
@@ -138,7 +142,14 @@ class MemoryConnector(Connector[MemorySettings]):
                 if current is None
                 else (Action.UPDATE if current != dict(user.attributes) else Action.NONE)
             )
-            self.target[tid] = dict(user.attributes)
+            changes = tuple(
+                AttributeDifference(
+                    attribute=k, source_value=str(v), target_value=str(current.get(k))
+                )
+                for k, v in user.attributes.items()
+                if request.dry_run and current is not None and current.get(k) != v
+            )
+            target[tid] = dict(user.attributes)
             out.append(
                 EntityOutcome(
                     kind=EntityKind.USER,
@@ -146,6 +157,7 @@ class MemoryConnector(Connector[MemorySettings]):
                     state=EntityState.SUCCESS,
                     action=action,
                     target_id=tid,
+                    differences=changes,
                 )
             )
         for group in request.groups:
@@ -154,10 +166,10 @@ class MemoryConnector(Connector[MemorySettings]):
             wanted = {"displayName": group.display_name, "members": members}
             action = (
                 Action.CREATE
-                if tid not in self.target
-                else (Action.UPDATE if self.target[tid] != wanted else Action.NONE)
+                if tid not in target
+                else (Action.UPDATE if target[tid] != wanted else Action.NONE)
             )
-            self.target[tid] = wanted
+            target[tid] = wanted
             out.append(
                 EntityOutcome(
                     kind=EntityKind.GROUP,
@@ -170,11 +182,11 @@ class MemoryConnector(Connector[MemorySettings]):
         for removal in request.removals:
             tid = removal.target_id or ""
             if removal.action is DeprovisionAction.DELETE:
-                self.target.pop(tid, None)
+                target.pop(tid, None)
                 action = Action.DELETE
             else:
-                if tid in self.target:
-                    self.target[tid] = {**self.target[tid], "active": False}
+                if tid in target:
+                    target[tid] = {**target[tid], "active": False}
                 action = Action.DISABLE
             out.append(
                 EntityOutcome(
