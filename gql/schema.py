@@ -22,7 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from gql.context import Context, Info
 from gql.engine.progress import FINAL_STATUSES
-from gql.mutations import connections, directory, rules, sync
+from gql.mutations import connections, controls, directory, rules, sync
 from gql.security.limits import CallerRequired
 from gql.security.limits import validation_rules as security_rules
 from gql.security.roles import Role, require
@@ -115,6 +115,10 @@ class Mutation:
     create_directory_group = strawberry.mutation(resolver=directory.create_directory_group)
     update_directory_group = strawberry.mutation(resolver=directory.update_directory_group)
     delete_directory_group = strawberry.mutation(resolver=directory.delete_directory_group)
+    preview_full_resync = strawberry.mutation(resolver=controls.preview_full_resync)
+    provision_on_demand = strawberry.mutation(resolver=controls.provision_on_demand)
+    release_held_operations = strawberry.mutation(resolver=controls.release_held_operations)
+    discard_held_operations = strawberry.mutation(resolver=controls.discard_held_operations)
 
 
 @strawberry.type

@@ -49,6 +49,18 @@ class Settings(SecuritySettings):
     query_max_depth: int = 12
     query_max_aliases: int = 30
     query_max_tokens: int = 4000
+    quarantine_after_failures: int = Field(
+        default=3, ge=1, description="Runs in a row that fail as a whole before quarantine."
+    )
+    quarantine_base_seconds: float = Field(
+        default=300.0, gt=0, description="First retry delay of a quarantined rule (doubles)."
+    )
+    quarantine_max_seconds: float = Field(
+        default=6 * 3600.0, gt=0, description="Longest delay between quarantine retries."
+    )
+    on_demand_wait: float = Field(
+        default=20.0, gt=0, description="Seconds provisionOnDemand waits for its run to end."
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines as plain text, or as JSON objects (one a line)."
     )

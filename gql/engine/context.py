@@ -22,7 +22,7 @@ from connectors import (
 )
 from connectors.types import ConnectorContext
 from gql.engine.progress import ProgressHub
-from gql.engine.recorder import record_outcomes, record_write_backs
+from gql.engine.recorder import record_outcomes, record_preview, record_write_backs
 from gql.observability.runs import RunObserver
 from gql.security.crypto import SecretsUnreadable, decrypt_secrets
 from gql.store.db import Database
@@ -89,6 +89,11 @@ class RunContext:
     batch_size: int
     counts: Counter[str] = field(default_factory=Counter)
     observer: RunObserver = field(default_factory=RunObserver)
+    preview: bool = False
+    """A dry run: connectors are asked what they would do, and the answers are stored as
+    preview items; no state, audit event, directory row or target account is written."""
+    release: bool = False
+    """Applies operations an operator released from deletion protection (not held again)."""
 
     @property
     def rule_id(self) -> int:
@@ -153,6 +158,11 @@ class RunContext:
         processed: int,
     ) -> None:
         """Store outcomes and advance progress within the caller's transaction (no commit)."""
+        if self.preview:
+            await record_preview(session, run_id=self.run.id, outcomes=outcomes, names=names)
+            self.counts.update(o.action.value for o in outcomes)
+            await self._advance(session, processed)
+            return
         summary = await record_outcomes(
             session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes, names=names
         )

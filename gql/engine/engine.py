@@ -9,27 +9,42 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 
-from connectors import ConnectorRegistry, Direction, RunFailure
+from connectors import (
+    Capability,
+    ConnectorRegistry,
+    Direction,
+    RunFailure,
+)
 from gql.engine.context import RunContext, open_connector
 from gql.engine.inbound import read_inbound, write_back_changes
-from gql.engine.outbound import full_outbound, incremental_outbound
+from gql.engine.on_demand import OnDemand, Step, StepStatus
+from gql.engine.outbound import full_outbound, incremental_outbound, release_outbound
 from gql.engine.progress import ProgressHub
+from gql.engine.protection import discard_held, resolve_held
+from gql.engine.quarantine import count_failure, end_quarantine
 from gql.engine.recorder import admin_event
 from gql.observability.logs import bind_run
 from gql.observability.runs import RunObserver
 from gql.settings import Settings
 from gql.store.db import Database
-from gql.store.models import DirectoryUser, ProvisioningConnection, Rule, SyncRun, utcnow
+from gql.store.models import (
+    DirectoryUser,
+    ProvisioningConnection,
+    Rule,
+    SyncRun,
+    utcnow,
+)
 
 log = logging.getLogger("provisync.engine")
 ACTIVE_STATUSES = ("QUEUED", "RUNNING")
+QUARANTINE_ACTOR = "quarantine"
 
 
 class RunKind(StrEnum):
@@ -37,6 +52,26 @@ class RunKind(StrEnum):
     INCREMENTAL = "INCREMENTAL"
     POLL = "POLL"
     WRITE_BACK = "WRITE_BACK"
+    PREVIEW = "PREVIEW"
+    """A dry run of a full resync: stores what it would do, writes nothing else."""
+    RELEASE = "RELEASE"
+    """Applies deprovisions an operator released from deletion protection."""
+    ON_DEMAND = "ON_DEMAND"
+    """One user or group provisioned now, at an operator's request."""
+
+
+Work = Callable[[RunContext], Awaitable[None]]
+"""What a run does, when it is not one of the standard kinds' dispatch (on-demand)."""
+
+QUARANTINE_KINDS = frozenset({RunKind.FULL, RunKind.POLL, RunKind.INCREMENTAL, RunKind.RELEASE})
+"""Runs whose failure as a whole counts towards a rule's quarantine."""
+
+
+_AUDITED_REQUESTS = {
+    RunKind.FULL: ("FULL_RESYNC", "full resync requested"),
+    RunKind.PREVIEW: ("PREVIEW", "preview of a full resync requested"),
+    RunKind.RELEASE: ("RELEASE_HELD", "held disables and deletes released"),
+}
 
 
 class SyncEngine:
@@ -57,6 +92,8 @@ class SyncEngine:
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self.observer = RunObserver()  # logs each run's end; the app's metrics replace it
+        self.now: Callable[[], datetime] = utcnow
+        """The engine's clock (tests move it to check quarantine schedules)."""
 
     async def start(self) -> None:
         """Fail runs a previous process left unfinished, then start the change and poll loops."""
@@ -109,30 +146,117 @@ class SyncEngine:
                         return current
                 run = SyncRun(rule_id=rule_id, kind=kind.value, status="QUEUED", started_by=actor)
                 session.add(run)
-                if kind is RunKind.FULL:
+                if kind in _AUDITED_REQUESTS:
                     await session.flush()
+                    operation, message = _AUDITED_REQUESTS[kind]
                     session.add(
                         admin_event(
-                            operation="FULL_RESYNC",
-                            message="full resync requested",
+                            operation=operation,
+                            message=message,
                             actor=actor,
                             rule_id=rule_id,
                             run_id=run.id,
                         )
                     )
+                if kind is RunKind.FULL and actor not in ("system", QUARANTINE_ACTOR):
+                    await end_quarantine(session, rule_id, f"manual resync by {actor}")
                 await session.commit()
         self._spawn(run, {}, set())
         return run
 
-    def _spawn(self, run: SyncRun, users: Mapping[int, Collection[str]], groups: set[int]) -> None:
+    def _spawn(
+        self,
+        run: SyncRun,
+        users: Mapping[int, Collection[str]],
+        groups: set[int],
+        work: Work | None = None,
+    ) -> asyncio.Task[None]:
         task = asyncio.create_task(
-            self._execute(run, users, groups), name=f"provisync-run-{run.id}"
+            self._execute(run, users, groups, work), name=f"provisync-run-{run.id}"
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def provision_on_demand(
+        self, rule_id: int, *, user_id: int | None, group_id: int | None, actor: str
+    ) -> tuple[SyncRun, list[Step]]:
+        """Sync one directory user or group of an outbound rule now, and say how it went.
+
+        Waits for the run (after any run of the rule in progress) up to
+        ``settings.on_demand_wait`` seconds; past that the run goes on, and the steps so far
+        end with a note to follow it.
+        """
+        what = f"user {user_id}" if user_id is not None else f"group {group_id}"
+        async with self.db.session() as session:
+            run = SyncRun(
+                rule_id=rule_id, kind=RunKind.ON_DEMAND.value, status="QUEUED", started_by=actor
+            )
+            session.add(run)
+            await session.flush()
+            session.add(
+                admin_event(
+                    operation="PROVISION_ON_DEMAND",
+                    message=f"provisioning of directory {what} on demand requested",
+                    actor=actor,
+                    rule_id=rule_id,
+                    run_id=run.id,
+                )
+            )
+            await session.commit()
+        connection_type = await self._connector_type_of(rule_id)
+        on_demand = OnDemand(can_preview=self.can_preview(connection_type or ""))
+
+        async def work(ctx: RunContext) -> None:
+            if user_id is not None:
+                await on_demand.user(ctx, user_id)
+            elif group_id is not None:
+                await on_demand.group(ctx, group_id)
+
+        task = self._spawn(run, {}, set(), work)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.settings.on_demand_wait)
+        except TimeoutError:
+            on_demand.step(
+                "WAIT",
+                StepStatus.SKIPPED,
+                f"still running after {self.settings.on_demand_wait:g}s (another run of the "
+                "rule may be in progress): follow the run",
+            )
+            return run, on_demand.steps
+        if run.status == "FAILED":
+            on_demand.step("RUN", StepStatus.FAILED, run.error or "the run failed")
+        return run, on_demand.steps
+
+    async def release_held(self, rule_id: int, actor: str) -> tuple[int, SyncRun | None]:
+        """Release the rule's held disables and deletes: a RELEASE run applies them.
+
+        :return: how many were released, and the run (None when nothing was held).
+        """
+        count = await resolve_held(self.db, rule_id, "RELEASED", actor, self.now())
+        if not count:
+            return 0, None
+        return count, await self.request_run(rule_id, RunKind.RELEASE, actor=actor)
+
+    async def discard_held(self, rule_id: int, actor: str) -> int:
+        """Discard the rule's held disables and deletes (see :func:`discard_held`)."""
+        async with self._rule_locks[rule_id]:
+            return await discard_held(self.db, rule_id, actor, self.now())
+
+    async def _connector_type_of(self, rule_id: int) -> str | None:
+        async with self.db.session() as session:
+            rule = await session.get(Rule, rule_id)
+            connection = (
+                await session.get(ProvisioningConnection, rule.connection_id) if rule else None
+            )
+        return connection.connector_type if connection else None
 
     async def _execute(
-        self, run: SyncRun, users: Mapping[int, Collection[str]], groups: set[int]
+        self,
+        run: SyncRun,
+        users: Mapping[int, Collection[str]],
+        groups: set[int],
+        work: Work | None = None,
     ) -> None:
         bind_run(run.rule_id, run.id)  # this task's log records carry the rule and run ids
         async with self._rule_locks[run.rule_id]:
@@ -140,12 +264,15 @@ class SyncEngine:
             failure: BaseException | None = None
             try:
                 ctx = await self._begin(run)
-                await self._dispatch(ctx, RunKind(run.kind), users, groups)
+                if work is not None:
+                    await work(ctx)
+                else:
+                    await self._dispatch(ctx, RunKind(run.kind), users, groups)
                 await self._finish(run, "SUCCEEDED", None, ctx)
             except RunFailure as exc:
                 failure = exc
                 log.warning("run %s of rule %s failed: %s", run.id, run.rule_id, exc)
-                await self._finish(run, "FAILED", str(exc), ctx)
+                await self._finish(run, "FAILED", str(exc), ctx, whole_failure=True)
             except asyncio.CancelledError as exc:
                 failure = exc
                 await asyncio.shield(
@@ -188,13 +315,27 @@ class SyncEngine:
             timeout=self.settings.connector_timeout,
             batch_size=self.settings.batch_size,
             observer=self.observer,
+            preview=run.kind == RunKind.PREVIEW.value,
+            release=run.kind == RunKind.RELEASE.value,
         )
 
     async def _dispatch(
         self, ctx: RunContext, kind: RunKind, users: Mapping[int, Collection[str]], groups: set[int]
     ) -> None:
         outbound = ctx.rule.direction == Direction.OUTBOUND.value
-        if kind is RunKind.FULL:
+        if kind is RunKind.PREVIEW:
+            if outbound and not self.can_preview(ctx.connection.connector_type):
+                raise RunFailure(
+                    f"connector type {ctx.connection.connector_type!r} cannot preview a resync"
+                )
+            await (
+                full_outbound(ctx)
+                if outbound
+                else read_inbound(ctx, incremental=False, changed=self.users_changed)
+            )
+        elif kind is RunKind.RELEASE:
+            await release_outbound(ctx)
+        elif kind is RunKind.FULL:
             await (
                 full_outbound(ctx)
                 if outbound
@@ -209,10 +350,26 @@ class SyncEngine:
         else:
             await incremental_outbound(ctx, list(users), groups)
 
+    def can_preview(self, connector_type: str) -> bool:
+        """Whether a connector type can answer a dry-run reconcile (outbound previews)."""
+        found = self.registry.get(connector_type)
+        return found is not None and Capability.PREVIEW in found.capabilities
+
     async def _finish(
-        self, run: SyncRun, status: str, error: str | None, ctx: RunContext | None
+        self,
+        run: SyncRun,
+        status: str,
+        error: str | None,
+        ctx: RunContext | None,
+        *,
+        whole_failure: bool = False,
     ) -> None:
-        now = utcnow()
+        """Store the run's end; update the rule (last sync, schedule, quarantine).
+
+        :param whole_failure: the run failed as a whole (the target or source failed), which
+            counts towards quarantine; an engine crash or a stopped process does not.
+        """
+        now = self.now()
         async with self.db.session() as session:
             run.status, run.error, run.finished_at = status, error, now
             if ctx is not None:
@@ -221,12 +378,17 @@ class SyncEngine:
                 run.started_at = now
             session.add(run)
             rule = await session.get(Rule, run.rule_id)
-            if rule is not None:
+            kind = RunKind(run.kind)
+            if rule is not None and kind is not RunKind.PREVIEW:
                 rule.last_run_status, rule.last_run_error = status, error
                 if status == "SUCCEEDED":
                     rule.last_sync_at = now
-                if run.kind in (RunKind.FULL.value, RunKind.POLL.value):
+                if kind in (RunKind.FULL, RunKind.POLL):
                     rule.next_poll_at = now + timedelta(seconds=rule.poll_interval_seconds)
+                if status == "SUCCEEDED" and kind is not RunKind.WRITE_BACK:
+                    await end_quarantine(session, rule.id or 0, "a run succeeded", run.id)
+                elif whole_failure and kind in QUARANTINE_KINDS:
+                    count_failure(session, rule, error or "failed", now, run.id, self.settings)
             await session.commit()
         self.hub.publish(run)
 
@@ -272,6 +434,8 @@ class SyncEngine:
         for rule in rules:
             assert rule.id is not None
             if rule.direction == Direction.OUTBOUND.value:
+                if rule.quarantined_at is not None:
+                    continue  # its next retry is a full resync, which carries these changes
                 relevant_groups = groups & set(rule.group_ids)
                 if users or relevant_groups:
                     await self._start(rule.id, RunKind.INCREMENTAL, users, relevant_groups)
@@ -300,26 +464,38 @@ class SyncEngine:
             await asyncio.sleep(self.settings.scheduler_tick)
 
     async def poll_due(self, now: datetime | None = None) -> list[SyncRun]:
-        """Start a poll of every enabled inbound rule whose interval has passed.
+        """Start what is due: polls of inbound rules, and retries of quarantined rules.
 
-        :param now: the time to judge by (tests move it; the loop passes nothing).
+        A quarantined rule runs on its quarantine schedule (``quarantine_next_at``) instead
+        of its normal one: a poll for an inbound rule, a full resync for an outbound one.
+
+        :param now: the time to judge by (default: the engine's clock).
         """
-        now = now or utcnow()
+        now = now or self.now()
         async with self.db.session() as session:
             rules = list(
                 await session.scalars(
                     select(Rule).where(
                         col(Rule.enabled).is_(True),  # type: ignore[attr-defined]
-                        Rule.direction == Direction.INBOUND.value,
+                        or_(
+                            col(Rule.direction) == Direction.INBOUND.value,
+                            col(Rule.quarantined_at).is_not(None),
+                        ),
                     )
                 )
             )
         started = []
         for rule in rules:
-            due = rule.next_poll_at
+            assert rule.id is not None
+            quarantined = rule.quarantined_at is not None
+            due = rule.quarantine_next_at if quarantined else rule.next_poll_at
             if due is not None and due.tzinfo is None:
                 due = due.replace(tzinfo=now.tzinfo)
-            if due is None or due <= now:
-                assert rule.id is not None
+            if due is not None and due > now:
+                continue
+            if quarantined:
+                kind = RunKind.POLL if rule.direction == Direction.INBOUND.value else RunKind.FULL
+                started.append(await self.request_run(rule.id, kind, actor=QUARANTINE_ACTOR))
+            else:
                 started.append(await self.request_run(rule.id, RunKind.POLL))
         return started

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from connectors import (
     Action,
+    AttributeDifference,
     DeprovisionAction,
     EntityKind,
     EntityOutcome,
@@ -116,17 +117,18 @@ def _apply_record(
     users: _PageUsers,
     record: UserRecord,
     protected_fields: set[str],
-) -> tuple[EntityOutcome, DirectoryUser | None, bool]:
+) -> tuple[EntityOutcome, DirectoryUser | None, list[AttributeDifference]]:
     """Create or update the directory user of one source record.
 
-    :return: the outcome, the user written (if any), and whether a written-back attribute
-        differs from the source (the directory's value is to be written back).
+    :return: the outcome (in a preview, with the attributes an update changes), the user
+        written (if any), and the written-back attributes whose directory value differs from
+        the source's (the directory's value is to be written back).
     """
     key = record.key
     values = directory_values(record.attributes, ctx.rule.attribute_mappings)
     user_name = values.get("user_name")
     if not user_name:
-        return _failed(key, "the source record has no userName"), None, False
+        return _failed(key, "the source record has no userName"), None, []
     user = users.by_key.get(key)
     clash = users.by_name.get(user_name)
     if user is None and clash is not None:
@@ -134,7 +136,7 @@ def _apply_record(
             return (
                 _failed(key, f"userName {user_name!r} belongs to another rule's user"),
                 None,
-                False,
+                [],
             )
         user = clash  # adopt the directory user of the same name
     elif (
@@ -146,11 +148,12 @@ def _apply_record(
         return (
             _failed(key, f"userName {user_name!r} is taken by another directory user"),
             None,
-            False,
+            [],
         )
-    differs = False
+    differs: list[AttributeDifference] = []
+    changed: list[AttributeDifference] = []
     if isinstance(user, _NewUser):
-        return _failed(key, f"userName {user_name!r} appears twice in the source"), None, False
+        return _failed(key, f"userName {user_name!r} appears twice in the source"), None, []
     if user is None:
         # New users are inserted in bulk at the end of the page (ORM objects cost ~0.5 ms each).
         now = utcnow()
@@ -174,11 +177,13 @@ def _apply_record(
             current = getattr(user, field)
             if field in protected_fields:
                 if current not in (None, "") and current != value:
-                    differs = True
+                    # The directory is the authority: its value goes back to the source.
+                    differs.append(_difference(field, current, value))
                 elif current in (None, ""):
                     setattr(user, field, value)
                 continue
             if current != value:
+                changed.append(_difference(field, value, current))
                 setattr(user, field, value)
                 action = Action.UPDATE
         if action is Action.UPDATE:
@@ -191,8 +196,15 @@ def _apply_record(
         reason=None
         if record.active or record.effective_from is None
         else f"future hire, effective {record.effective_from}",
+        differences=tuple(changed) if ctx.preview else (),
     )
     return outcome, user if isinstance(user, DirectoryUser) else None, differs
+
+
+def _difference(field: str, source: Any, target: Any) -> AttributeDifference:
+    """A difference for people: directory field values as short strings."""
+    shown = [None if v is None else str(v)[:256] for v in (source, target)]
+    return AttributeDifference(attribute=field, source_value=shown[0], target_value=shown[1])
 
 
 def _failed(key: str, reason: str) -> EntityOutcome:
@@ -256,7 +268,17 @@ async def _apply_page(
             names[(EntityKind.USER, record.key)] = str(name)
             if user is not None:
                 touched.append(user)
-            if user is not None and differs:
+            if user is not None and differs and ctx.preview:
+                outcomes.append(
+                    EntityOutcome(
+                        kind=EntityKind.USER,
+                        key=record.key,
+                        state=EntityState.SUCCESS,
+                        action=Action.WRITE_BACK,
+                        differences=tuple(differs),
+                    )
+                )
+            elif user is not None and differs:
                 attrs = canonical_attributes(user, ctx.rule.attribute_mappings)
                 write_backs.append(
                     WriteBackRequest(
@@ -265,8 +287,15 @@ async def _apply_page(
                 )
         created = await users.insert_new(session, ctx.rule_id)
         await session.flush()
-        await ctx.record_in(session, outcomes, names, len(page.records) + len(page.failures))
-        await session.commit()
+        processed = len(page.records) + len(page.failures)
+        if ctx.preview:
+            await session.rollback()  # a preview computes the page's changes, then drops them
+        else:
+            await ctx.record_in(session, outcomes, names, processed)
+            await session.commit()
+    if ctx.preview:
+        await ctx.record(outcomes, names, processed)
+        return [], []
     ctx.hub.publish(ctx.run)
     return [u.id for u in touched if u.id is not None] + created, write_backs
 
@@ -302,8 +331,15 @@ async def read_inbound(ctx: RunContext, *, incremental: bool, changed: Directory
             async with ctx.db.session() as session:
                 outcomes = await _deprovision(session, ctx, stale)
                 await session.flush()
-                await ctx.record_in(session, outcomes, {}, 0)
-                await session.commit()
+                if ctx.preview:
+                    await session.rollback()
+                else:
+                    await ctx.record_in(session, outcomes, {}, 0)
+                    await session.commit()
+            if ctx.preview:
+                await ctx.record(outcomes, {}, 0)
+    if ctx.preview:
+        return  # the watermark stays where the last real read left it
     async with ctx.db.session() as session:
         ctx.rule.watermark = new_watermark
         session.add(ctx.rule)

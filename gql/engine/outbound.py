@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from connectors import (
+    Action,
     DeprovisionAction,
     DesiredGroup,
     DesiredUser,
@@ -20,6 +22,7 @@ from connectors import (
 )
 from gql.engine.context import RunContext
 from gql.engine.mapping import canonical_attributes, display_name_of
+from gql.engine.protection import guard_removals, mark_applied, released_removals
 from gql.engine.recorder import load_states
 from gql.engine.scope import Predicate, compile_scope
 from gql.store.models import DirectoryGroup, DirectoryUser, EntitySyncState, GroupMembership
@@ -43,7 +46,7 @@ def _complete(
     return list(by_key.values())
 
 
-async def _reconcile(
+async def reconcile_batch(
     ctx: RunContext, request: ReconcileRequest, names: Names, processed: int
 ) -> list[EntityOutcome]:
     asked = [(EntityKind.USER, u.key) for u in request.users]
@@ -53,6 +56,8 @@ async def _reconcile(
     ]
     outcomes: list[EntityOutcome] = []
     if asked:
+        if ctx.preview:
+            request = replace(request, dry_run=True)
         outcomes = _complete(await ctx.call(ctx.connector.reconcile(request), "reconcile"), asked)
     # Leaving scope with "do nothing" needs no connector: the entity just stops being impacted.
     outcomes += [
@@ -62,6 +67,31 @@ async def _reconcile(
     ]
     await ctx.record(outcomes, names, processed)
     return outcomes
+
+
+async def _guarded(
+    ctx: RunContext, kind: EntityKind, removals: Sequence[Removal], names: Names
+) -> list[Removal]:
+    """The removals deletion protection lets through now; a preview shows the held ones."""
+    allowed, held, why = await guard_removals(ctx, kind, removals, names)
+    if held and ctx.preview:
+        await ctx.record(
+            [
+                EntityOutcome(
+                    kind=kind,
+                    key=r.key,
+                    state=EntityState.SUCCESS,
+                    action=Action(r.action.value),
+                    reason=f"would be held by {why}",
+                )
+                for r in held
+            ],
+            names,
+            len(held),
+        )
+    elif held:
+        await ctx.progress(processed=len(held))
+    return allowed
 
 
 async def _desired_users(
@@ -109,7 +139,7 @@ async def _stale_removals(
     return removals, names
 
 
-async def _desired_groups(
+async def desired_groups(
     ctx: RunContext, group_ids: Collection[int], in_scope: set[str]
 ) -> tuple[list[DesiredGroup], Names]:
     if not group_ids:
@@ -159,11 +189,12 @@ async def _sync_groups(ctx: RunContext, in_scope: set[str]) -> None:
                 select(DirectoryGroup.id).where(col(DirectoryGroup.id).in_(ctx.rule.group_ids))  # type: ignore[union-attr]
             )
         )
-    groups, names = await _desired_groups(ctx, existing, in_scope)
+    groups, names = await desired_groups(ctx, existing, in_scope)
     removals, removal_names = await _stale_removals(
         ctx, EntityKind.GROUP, {str(i) for i in existing}
     )
-    await _reconcile(
+    removals = await _guarded(ctx, EntityKind.GROUP, removals, removal_names)
+    await reconcile_batch(
         ctx,
         ReconcileRequest(groups=groups, removals=removals),
         {**names, **removal_names},
@@ -194,13 +225,14 @@ async def full_outbound(ctx: RunContext) -> None:
         last_id = users[-1].id or 0
         desired, names = await _desired_users(ctx, users, scope)
         in_scope.update(d.key for d in desired)
-        await _reconcile(ctx, ReconcileRequest(users=desired), names, len(users))
+        await reconcile_batch(ctx, ReconcileRequest(users=desired), names, len(users))
     removals, names = await _stale_removals(ctx, EntityKind.USER, in_scope)
     if removals:
         await ctx.progress(total=(ctx.run.total or 0) + len(removals))
+        removals = await _guarded(ctx, EntityKind.USER, removals, names)
         for start in range(0, len(removals), ctx.batch_size):
             chunk = removals[start : start + ctx.batch_size]
-            await _reconcile(ctx, ReconcileRequest(removals=chunk), names, len(chunk))
+            await reconcile_batch(ctx, ReconcileRequest(removals=chunk), names, len(chunk))
     await _sync_groups(ctx, in_scope)
 
 
@@ -229,7 +261,8 @@ async def incremental_outbound(
     names.update(
         {(EntityKind.USER, k): row.display_name for k, row in known.items() if k not in wanted}
     )
-    await _reconcile(ctx, ReconcileRequest(users=desired, removals=removals), names, len(keys))
+    removals = await _guarded(ctx, EntityKind.USER, removals, names)
+    await reconcile_batch(ctx, ReconcileRequest(users=desired, removals=removals), names, len(keys))
     scope_moved = bool(removals) or any(d.key not in known for d in desired)
     touched = set(group_ids) & set(ctx.rule.group_ids)
     if scope_moved or touched:
@@ -243,3 +276,15 @@ async def incremental_outbound(
                 )
             )
         await _sync_groups(ctx, in_scope)
+
+
+async def release_outbound(ctx: RunContext) -> None:
+    """Apply the disables and deletes an operator released from deletion protection."""
+    removals, names = await released_removals(ctx)
+    await ctx.progress(total=len(removals))
+    for kind in (EntityKind.USER, EntityKind.GROUP):
+        of_kind = [r for r in removals if r.kind is kind]
+        for start in range(0, len(of_kind), ctx.batch_size):
+            chunk = of_kind[start : start + ctx.batch_size]
+            await reconcile_batch(ctx, ReconcileRequest(removals=chunk), names, len(chunk))
+            await mark_applied(ctx, chunk)

@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from connectors import Action, EntityKind, EntityOutcome, EntityState, WriteBackOutcome
-from gql.store.models import AuditEvent, EntitySyncState, RuleCounts, table_of, utcnow
+from gql.store.models import (
+    AuditEvent,
+    EntitySyncState,
+    PreviewItem,
+    RuleCounts,
+    table_of,
+    utcnow,
+)
 
 _COLUMN = {
     EntityState.SUCCESS: "success",
@@ -242,6 +249,31 @@ async def record_write_backs(
         )
     await tally.apply(session, rule_id)
     return failures
+
+
+async def record_preview(
+    session: AsyncSession,
+    *,
+    run_id: int | None,
+    outcomes: Sequence[EntityOutcome],
+    names: Mapping[tuple[EntityKind, str], str],
+) -> None:
+    """Store what a preview found each entity would go through (no commit)."""
+    rows = [
+        {
+            "run_id": run_id,
+            "kind": o.kind.value,
+            "entity_key": o.key,
+            "display_name": names.get((o.kind, o.key)) or o.key,
+            "action": o.action.value,
+            "state": o.state.value,
+            "reason": o.reason,
+            "differences": [asdict(diff) for diff in o.differences],
+        }
+        for o in outcomes
+    ]
+    if rows:
+        await session.execute(insert(table_of(PreviewItem)), rows)
 
 
 def admin_event(

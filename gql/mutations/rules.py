@@ -23,6 +23,7 @@ from gql.store.models import EntitySyncState, RuleCounts, SyncRun, utcnow
 from gql.store.models import ProvisioningConnection as ConnectionRow
 from gql.store.models import Rule as RuleRow
 from gql.types.common import node_pk
+from gql.types.controls import DeletionProtectionInput
 from gql.types.enums import DeprovisionActionEnum, SyncDirection
 from gql.types.errors import (
     ConnectorNotInstalledError,
@@ -59,6 +60,10 @@ class CreateRuleInput:
     )
     deprovision_action: DeprovisionActionEnum = DeprovisionAction.DISABLE  # type: ignore[valid-type]
     poll_interval_seconds: int = 900
+    deletion_protection: DeletionProtectionInput | None = strawberry.field(
+        default=None,
+        description="Hold a run's disables and deletes beyond a count or a percentage.",
+    )
 
 
 @strawberry.input
@@ -70,6 +75,14 @@ class UpdateRuleInput:
     attribute_mappings: JSON | None = strawberry.UNSET
     deprovision_action: DeprovisionActionEnum | None = strawberry.UNSET  # type: ignore[valid-type]
     poll_interval_seconds: int | None = strawberry.UNSET
+    deletion_protection: DeletionProtectionInput | None = strawberry.UNSET
+
+
+def _protection(given: DeletionProtectionInput | None) -> dict[str, Any]:
+    """The rule columns of a deletion protection input (None turns protection off)."""
+    if given is None:
+        return {"deletion_max_count": None, "deletion_max_percent": None}
+    return {"deletion_max_count": given.max_count, "deletion_max_percent": given.max_percent}
 
 
 async def _check(
@@ -94,6 +107,11 @@ async def _check(
         validate_mappings(values["attribute_mappings"] or {})
     except InvalidMapping as exc:
         problems.append(("attributeMappings", str(exc)))
+    max_count, max_percent = values["deletion_max_count"], values["deletion_max_percent"]
+    if max_count is not None and max_count < 0:
+        problems.append(("deletionProtection.maxCount", "must not be negative"))
+    if max_percent is not None and not 0 <= max_percent <= 100:
+        problems.append(("deletionProtection.maxPercent", "must be between 0 and 100"))
     if values["poll_interval_seconds"] < MIN_POLL_SECONDS:
         problems.append(("pollIntervalSeconds", f"must be at least {MIN_POLL_SECONDS}"))
     group_ids = values["group_ids"]
@@ -127,6 +145,7 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
         "attribute_mappings": input.attribute_mappings or {},
         "deprovision_action": DeprovisionAction(input.deprovision_action).value,
         "poll_interval_seconds": input.poll_interval_seconds,
+        **_protection(input.deletion_protection),
     }
     async with info.context.db.session() as session:
         connection = await session.get(ConnectionRow, connection_pk)
@@ -179,7 +198,11 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
             "attribute_mappings": dict(row.attribute_mappings),
             "deprovision_action": row.deprovision_action,
             "poll_interval_seconds": row.poll_interval_seconds,
+            "deletion_max_count": row.deletion_max_count,
+            "deletion_max_percent": row.deletion_max_percent,
         }
+        if input.deletion_protection is not strawberry.UNSET:
+            values.update(_protection(input.deletion_protection))
         if input.name is not strawberry.UNSET and input.name is not None:
             values["name"] = input.name
         if input.user_filter is not strawberry.UNSET:

@@ -101,6 +101,15 @@ class Rule(SQLModel, table=True):
     last_run_status: str | None = None
     last_run_error: str | None = None
     next_poll_at: datetime | None = _ts(default=None)
+    deletion_max_count: int | None = None
+    """Deletion protection: a run may disable or delete at most this many entities."""
+    deletion_max_percent: float | None = None
+    """Deletion protection: ... or at most this percentage of the impacted users."""
+    failure_streak: int = 0
+    """Runs in a row that failed as a whole (reset by a successful run)."""
+    quarantined_at: datetime | None = _ts(default=None)
+    quarantine_next_at: datetime | None = _ts(default=None)
+    quarantine_reason: str | None = None
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
 
@@ -201,3 +210,40 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
     revoked_at: datetime | None = _ts(default=None)
     last_used_at: datetime | None = _ts(default=None)
+
+
+class HeldOperation(SQLModel, table=True):
+    """A disable or delete that deletion protection held back, until released or discarded."""
+
+    __tablename__ = "held_operation"
+    __table_args__ = (Index("ix_held_rule_status", "rule_id", "status", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="rule.id", ondelete="CASCADE")
+    run_id: int | None = Field(default=None)
+    kind: str = Field(max_length=8)
+    entity_key: str = Field(max_length=256)
+    display_name: str = ""
+    target_id: str | None = None
+    action: str = Field(max_length=16)
+    status: str = Field(default="HELD", max_length=16)
+    created_at: datetime = _ts(default_factory=utcnow)
+    resolved_at: datetime | None = _ts(default=None)
+    resolved_by: str | None = None
+
+
+class PreviewItem(SQLModel, table=True):
+    """What a preview (dry run) found a full resync would do to one entity."""
+
+    __tablename__ = "preview_item"
+    __table_args__ = (Index("ix_preview_run_action", "run_id", "action", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="sync_run.id", ondelete="CASCADE")
+    kind: str = Field(max_length=8)
+    entity_key: str = Field(max_length=256)
+    display_name: str = ""
+    action: str = Field(max_length=16)
+    state: str = Field(max_length=16)
+    reason: str | None = None
+    differences: list[dict[str, Any]] = _json(list)

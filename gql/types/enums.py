@@ -37,6 +37,9 @@ class SyncRunKind(Enum):
     INCREMENTAL = "INCREMENTAL"
     POLL = "POLL"
     WRITE_BACK = "WRITE_BACK"
+    PREVIEW = "PREVIEW"
+    RELEASE = "RELEASE"
+    ON_DEMAND = "ON_DEMAND"
 
 
 @strawberry.enum

@@ -47,6 +47,11 @@ class ForbiddenError(Error):
     pass
 
 
+@strawberry.type(description="The rule or its connector cannot do this.")
+class UnsupportedError(Error):
+    pass
+
+
 def not_found(what: str, gid: object) -> NotFoundError:
     return NotFoundError(message=f"no {what} with id {gid}", code="NOT_FOUND", id=str(gid))
 

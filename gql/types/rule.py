@@ -13,12 +13,20 @@ from strawberry.scalars import JSON
 
 from gql.context import Info, peek
 from gql.store.models import EntitySyncState as StateRow
+from gql.store.models import HeldOperation as HeldRow
 from gql.store.models import ProvisioningConnection as ProvisioningConnectionRow
 from gql.store.models import Rule as RuleRow
 from gql.store.models import SyncRun as RunRow
 from gql.types.audit_event import AuditEventConnection, audit_log
 from gql.types.common import as_json, aware
 from gql.types.connection import ProvisioningConnection
+from gql.types.controls import (
+    DeletionProtection,
+    HeldOperationConnection,
+    HeldOperationNode,
+    HeldOperationStatus,
+    Quarantine,
+)
 from gql.types.entity_state import EntityStateConnection, EntityStateNode
 from gql.types.enums import (
     DeprovisionActionEnum,
@@ -84,9 +92,38 @@ class Rule(relay.Node):
     def status(self) -> SyncStatus:
         if not self.row.enabled:
             return SyncStatus.INACTIVE
-        if self.row.last_run_status == "FAILED":
+        if self.row.last_run_status == "FAILED" or self.row.quarantined_at is not None:
             return SyncStatus.FAILED
         return SyncStatus.ACTIVE
+
+    @strawberry.field
+    def deletion_protection(self) -> DeletionProtection:
+        return DeletionProtection.of(self.row)
+
+    @strawberry.field(description="Set while the rule's runs keep failing; null otherwise.")
+    def quarantine(self) -> Quarantine | None:
+        return Quarantine.of(self.row)
+
+    @strawberry.field(description="Disables and deletes deletion protection held, oldest first.")
+    async def held_operations(
+        self,
+        info: Info,
+        status: HeldOperationStatus | None = HeldOperationStatus.HELD,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> HeldOperationConnection:
+        statement = select(HeldRow).where(HeldRow.rule_id == self.id)
+        if status is not None:
+            statement = statement.where(HeldRow.status == status.value)
+        return await paginate(  # type: ignore[return-value]
+            info,
+            statement,
+            HeldRow.id,
+            HeldOperationNode.from_row,
+            HeldOperationConnection,
+            first=first,
+            after=after,
+        )
 
     @strawberry.field(description="When the rule last synced successfully.")
     def last_sync(self) -> datetime | None:

@@ -10,11 +10,21 @@ import strawberry
 from sqlmodel import col, select
 from strawberry import relay
 
+from connectors import Action
 from gql.context import Info
+from gql.store.models import HeldOperation as HeldRow
+from gql.store.models import PreviewItem as PreviewRow
 from gql.store.models import SyncRun as RunRow
 from gql.types.common import aware
-from gql.types.enums import SyncRunKind, SyncRunStatus
-from gql.types.pagination import CountedConnection
+from gql.types.controls import (
+    ActionCount,
+    HeldOperationConnection,
+    HeldOperationNode,
+    PreviewItemConnection,
+    PreviewItemNode,
+)
+from gql.types.enums import EntityKindEnum, SyncAction, SyncRunKind, SyncRunStatus
+from gql.types.pagination import CountedConnection, paginate
 
 if TYPE_CHECKING:
     from gql.types.rule import Rule
@@ -52,6 +62,55 @@ class SyncRun(relay.Node):
 
         row = await info.context.rules.load(self.rule_id)
         return Rule.from_row(row) if row else None
+
+    @strawberry.field(description="For a preview: how many entities each action would touch.")
+    def preview_counts(self) -> list[ActionCount] | None:
+        if self.kind is not SyncRunKind.PREVIEW:
+            return None
+        return [
+            ActionCount(action=c.outcome, count=c.count)  # type: ignore[arg-type]
+            for c in self.outcomes
+            if c.outcome in Action.__members__
+        ]
+
+    @strawberry.field(description="For a preview: what a full resync would do, entity by entity.")
+    async def preview_items(
+        self,
+        info: Info,
+        action: SyncAction | None = None,  # type: ignore[valid-type]
+        kind: EntityKindEnum | None = None,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> PreviewItemConnection:
+        statement = select(PreviewRow).where(PreviewRow.run_id == self.id)
+        if action is not None:
+            statement = statement.where(PreviewRow.action == action.value)
+        if kind is not None:
+            statement = statement.where(PreviewRow.kind == kind.value)
+        return await paginate(  # type: ignore[return-value]
+            info,
+            statement,
+            PreviewRow.id,
+            PreviewItemNode.from_row,
+            PreviewItemConnection,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="The disables and deletes this run held back.")
+    async def held_operations(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> HeldOperationConnection:
+        statement = select(HeldRow).where(HeldRow.run_id == self.id)
+        return await paginate(  # type: ignore[return-value]
+            info,
+            statement,
+            HeldRow.id,
+            HeldOperationNode.from_row,
+            HeldOperationConnection,
+            first=first,
+            after=after,
+        )
 
     @classmethod
     def from_row(cls, row: RunRow) -> SyncRun:
