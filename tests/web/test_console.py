@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from playwright.sync_api import expect
 
 from tests.security.support import secure_server
 from tests.support.api import Api
-from tests.support.scenario import rule_view, states
+from tests.support.scenario import (
+    create_connection,
+    create_rule,
+    create_user,
+    full_resync,
+    rule_view,
+    states,
+)
 from tests.web.conftest import screenshot, seed_console, set_connection_settings
 
 COUNT_FIELDS = ("impacted", "success", "unsynced", "partialSynced", "failed")
@@ -199,3 +207,50 @@ def test_with_authentication_on_the_console_asks_for_a_token_and_sends_it(
         assert f"Bearer {token}" in authorizations
         assert inits and inits[0]["payload"] == {"Authorization": f"Bearer {token}"}
         assert token not in "".join(server.seen)
+
+
+def test_held_operations_are_shown_and_released_from_the_panel(console_api: Api, page: Any) -> None:
+    for i in range(5):
+        create_user(console_api, f"held{i}", department="Sales" if i == 0 else "Ops")
+    connection = create_connection(console_api, name="Held memory")
+    rule = create_rule(
+        console_api, connection, name="Protected", enabled=True, deletionProtection={"maxCount": 1}
+    )
+    console_api.wait_idle(rule["id"])
+    console_api(
+        'mutation($id: ID!) { updateRule(input: {id: $id, userFilter: "department eq \\"Sales\\""}) { __typename } }',
+        {"id": rule["id"]},
+    )
+    full_resync(console_api, rule["id"])
+    console_api.wait_idle(rule["id"])
+
+    panel = open_rule(page, console_api, rule["id"])
+    held = panel.locator('[data-testid="held-operations"]')
+    expect(held).to_contain_text("Held by deletion protection (4)")
+    expect(held.locator("tbody tr")).to_have_count(4)
+    expect(held).to_contain_text("limit (1)")
+    screenshot(page, "console-held-operations.png")
+    held.locator('button[data-action="release"]').click()
+    expect(panel.locator('[data-testid="run-status"]')).to_have_text("SUCCEEDED")
+    expect(page.locator('[data-testid="held-operations"]')).to_have_count(0)
+    expect(page.locator('section[data-summary="users"] [data-count="impacted"]')).to_have_text("1")
+    assert rule_view(console_api, rule["id"])["summary"]["users"]["impacted"] == 1
+
+
+def test_a_quarantined_rule_says_so(console_api: Api, page: Any) -> None:
+    create_user(console_api, "q0")
+    connection = create_connection(console_api, name="Down memory", mode="unreachable")
+    rule = create_rule(console_api, connection, name="Down", enabled=True)
+    console_api.wait_idle(rule["id"])
+    for i in (1, 2):  # each directory change starts a run that fails as a whole
+        create_user(console_api, f"q{i}")
+        time.sleep(0.5)
+        console_api.wait_idle(rule["id"])
+    view = console_api(
+        "query($id: ID!) { rule(id: $id) { quarantine { failedRuns } } }", {"id": rule["id"]}
+    )["rule"]
+    assert view["quarantine"] == {"failedRuns": 3}
+    panel = open_rule(page, console_api, rule["id"])
+    message = panel.locator('[data-testid="quarantine-message"]')
+    expect(message).to_contain_text("Quarantined after 3 failed runs in a row")
+    expect(message).to_contain_text("next attempt")

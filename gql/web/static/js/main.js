@@ -2,7 +2,7 @@
 import { gql, getToken, setToken, subscribe, typedError } from './api.js';
 import * as Q from './queries.js';
 import {
-  auditTable, countsGrid, directionText, el, endpointText, entityItem, message, stackedBar, statusBadge, time,
+  auditTable, countsGrid, directionText, el, endpointText, entityItem, formatDate, message, stackedBar, statusBadge, time,
 } from './render.js';
 
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
@@ -197,6 +197,39 @@ function runsTable(rule) {
       el('td', { class: 'msg-cell', text: run.error || '' })))));
 }
 
+function heldSection(rule) {
+  const held = rule.heldOperations;
+  const limit = rule.deletionProtection;
+  const limits = [limit.maxCount !== null ? `${limit.maxCount}` : null, limit.maxPercent !== null ? `${limit.maxPercent}%` : null]
+    .filter(Boolean).join(' or ');
+  return el('section', { class: 'held', 'data-testid': 'held-operations' },
+    el('h3', { text: `Held by deletion protection (${held.totalCount})` }),
+    el('p', { class: 'muted', text: `A run would have disabled or deleted more than the rule's limit (${limits || 'none'}). Nothing below was done yet.` }),
+    el('table', { class: 'runs' },
+      el('thead', {}, el('tr', {}, ['Entity', 'Kind', 'Held action', 'Held at'].map((h) => el('th', { text: h })))),
+      el('tbody', {}, held.edges.map(({ node }) => el('tr', {},
+        el('td', { text: node.displayName }), el('td', { text: node.kind }),
+        el('td', { text: node.action }), el('td', {}, time(node.heldAt)))))),
+    el('div', { class: 'actions' },
+      el('button', { type: 'button', class: 'danger', 'data-action': 'release', text: 'Release (apply them)', onclick: () => resolveHeld(rule.id, true) }),
+      el('button', { type: 'button', 'data-action': 'discard', text: 'Discard (leave the accounts)', onclick: () => resolveHeld(rule.id, false) })));
+}
+
+async function resolveHeld(ruleId, release) {
+  setAlert(null, null);
+  const field = release ? 'releaseHeldOperations' : 'discardHeldOperations';
+  try {
+    const data = await gql(release ? Q.RELEASE_HELD : Q.DISCARD_HELD, { id: ruleId });
+    const problem = typedError(data[field], 'HeldOperationsPayload');
+    if (problem) { setAlert(`The held operations could not be ${release ? 'released' : 'discarded'} (${problem.code})`, problem); return; }
+    if (data[field].run) { follow(data[field].run); return; }
+  } catch (error) {
+    setAlert(`The held operations could not be ${release ? 'released' : 'discarded'} (${error.code})`, error);
+    return;
+  }
+  await Promise.all([openRule(ruleId), loadRules()]);
+}
+
 function renderDetails(rule) {
   const panel = $('#details');
   const resync = el('button', {
@@ -209,6 +242,12 @@ function renderDetails(rule) {
     el('div', { id: 'panel-alert' }),
     el('div', { id: 'run', 'data-testid': 'run', hidden: true }),
   ];
+  if (rule.quarantine) {
+    const q = rule.quarantine;
+    children.push(message('error', `Quarantined after ${q.failedRuns} failed runs in a row`,
+      `Since ${formatDate(q.since)}; next attempt ${formatDate(q.nextAttemptAt)}. ${q.reason || ''} `
+      + 'Directory changes wait for the next successful run; a Full Resync retries now.', 'quarantine-message'));
+  }
   if (rule.status === 'FAILED' && rule.lastRunError) {
     children.push(message('error', 'The last run failed as a whole', rule.lastRunError, 'last-run-error'));
   }
@@ -228,6 +267,7 @@ function renderDetails(rule) {
   } else {
     children.push(summarySection(rule, 'users', 'User Sync Summary'), summarySection(rule, 'groups', 'Group Sync Summary'), notInSync(rule));
   }
+  if (rule.heldOperations.totalCount) children.push(heldSection(rule));
   children.push(
     el('section', { class: 'runs-section' }, el('h3', { text: 'Recent runs' }), runsTable(rule)),
     el('section', { class: 'activity' }, el('h3', { text: `Audit log (${rule.auditLog.totalCount})` }), auditTable(rule.auditLog.edges)));

@@ -32,6 +32,9 @@ export const RULE = `query ConsoleRule($id: ID!) {
     partial: entityStates(state: PARTIAL, first: 50) { ${STATES} }
     unsynced: entityStates(state: UNSYNCED, first: 50) { ${STATES} }
     auditLog(first: 15) { totalCount edges { node { ${EVENT} } } }
+    quarantine { since nextAttemptAt reason failedRuns }
+    deletionProtection { maxCount maxPercent }
+    heldOperations(first: 50) { totalCount edges { node { id kind displayName action heldAt } } }
   }
 }`;
 
@@ -62,3 +65,15 @@ export const RUN_PROGRESS = `subscription ConsoleRunProgress($id: ID!) {
 }`;
 
 export const RUN_NODE = `query ConsoleRun($id: ID!) { node(id: $id) { __typename ... on SyncRun { ${RUN} } } }`;
+
+const HELD_RESULT = `__typename
+    ... on HeldOperationsPayload { count run { ${RUN} } }
+    ... on Error { code message }`;
+
+export const RELEASE_HELD = `mutation ConsoleReleaseHeld($id: ID!) {
+  releaseHeldOperations(ruleId: $id) { ${HELD_RESULT} }
+}`;
+
+export const DISCARD_HELD = `mutation ConsoleDiscardHeld($id: ID!) {
+  discardHeldOperations(ruleId: $id) { ${HELD_RESULT} }
+}`;
