@@ -2,13 +2,16 @@
 
 The database is seeded with 20 rules and their states. Three queries: the console's main
 query (20 rules with their summaries), the same without summaries, and ``{ __typename }``,
-the framework's ceiling. Last line: JSON with rules_summary_rps, rules_plain_rps,
-typename_rps and summary_overhead_ratio (with summaries over without; goal >= 0.8).
+the framework's ceiling; and the plain rules query again with an API token (the token is
+looked up on every request). Last line: JSON with rules_summary_rps, rules_plain_rps,
+typename_rps, rules_plain_token_rps, summary_overhead_ratio (with summaries over without;
+goal >= 0.8) and token_overhead_ratio (with a token over without).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -42,13 +45,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wrk(url: str, query: str, seconds: int, connections: int) -> float:
+def wrk(url: str, query: str, seconds: int, connections: int, token: str | None = None) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         body = json.dumps({"query": query}).replace("\\", "\\\\").replace('"', '\\"')
         script.write(
             f'wrk.method = "POST"\nwrk.body = "{body}"\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
+        if token:
+            script.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
         capture_output=True,
@@ -63,6 +68,19 @@ def wrk(url: str, query: str, seconds: int, connections: int) -> float:
     return float(match.group(1))
 
 
+async def _token(database_url: str) -> str:
+    """A viewer token in the benchmark's database (the store is migrated first)."""
+    from gql.security.tokens import create_token
+    from gql.store.db import Database, upgrade_async
+
+    await upgrade_async(database_url)
+    db = Database(database_url)
+    try:
+        return await create_token(db, name="bench", role="viewer", actor="bench")
+    finally:
+        await db.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 s per query instead of 10")
@@ -74,6 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         seed(path, [(f"rule {i}", 5_000) for i in range(20)])
+        token = asyncio.run(_token(f"sqlite+aiosqlite:///{path}"))
         port = free_port()
         env = {
             **os.environ,
@@ -116,24 +135,28 @@ def main() -> None:
                 check["data"]["rules"]["edges"][0]["node"]["summary"]["users"]["impacted"] == 5_000
             )
             figures = {}
-            for name, query in (
-                ("typename_rps", TYPENAME),
-                ("rules_plain_rps", RULES_PLAIN),
-                ("rules_summary_rps", RULES_SUMMARY),
+            for name, query, bearer in (
+                ("typename_rps", TYPENAME, None),
+                ("rules_plain_rps", RULES_PLAIN, None),
+                ("rules_summary_rps", RULES_SUMMARY, None),
+                ("rules_plain_token_rps", RULES_PLAIN, token),
             ):
-                wrk(url, query, 1, args.connections)  # warm up
-                figures[name] = wrk(url, query, seconds, args.connections)
+                wrk(url, query, 1, args.connections, bearer)  # warm up
+                figures[name] = wrk(url, query, seconds, args.connections, bearer)
                 print(f"{name}: {figures[name]:.1f} requests/s")
         finally:
             server.terminate()
             server.wait(timeout=10)
     ratio = figures["rules_summary_rps"] / figures["rules_plain_rps"]
+    token_ratio = figures["rules_plain_token_rps"] / figures["rules_plain_rps"]
     print(f"summary overhead ratio (with / without summaries): {ratio:.2f} (goal >= 0.8)")
+    print(f"token overhead ratio (with / without an API token): {token_ratio:.2f}")
     print(
         json.dumps(
             {
                 **{k: round(v, 1) for k, v in figures.items()},
                 "summary_overhead_ratio": round(ratio, 3),
+                "token_overhead_ratio": round(token_ratio, 3),
                 "seconds_per_query": seconds,
                 "connections": args.connections,
             }

@@ -27,7 +27,7 @@ from gql.engine.inbound import read_inbound, write_back_changes
 from gql.engine.on_demand import OnDemand, Step, StepStatus
 from gql.engine.outbound import full_outbound, incremental_outbound, release_outbound
 from gql.engine.progress import ProgressHub
-from gql.engine.protection import discard_held, resolve_held
+from gql.engine.protection import discard_held, release_held
 from gql.engine.quarantine import count_failure, end_quarantine
 from gql.engine.recorder import admin_event
 from gql.observability.logs import bind_run
@@ -233,7 +233,7 @@ class SyncEngine:
 
         :return: how many were released, and the run (None when nothing was held).
         """
-        count = await resolve_held(self.db, rule_id, "RELEASED", actor, self.now())
+        count = await release_held(self.db, rule_id, actor, self.now())
         if not count:
             return 0, None
         return count, await self.request_run(rule_id, RunKind.RELEASE, actor=actor)

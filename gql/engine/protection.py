@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from connectors import DeprovisionAction, EntityKind, EntityOutcome, EntityState, Removal
@@ -147,22 +148,30 @@ async def mark_applied(ctx: RunContext, removals: Sequence[Removal]) -> None:
         await session.commit()
 
 
-async def resolve_held(db: Database, rule_id: int, status: str, actor: str, now: datetime) -> int:
-    """Mark a rule's HELD operations RELEASED (a RELEASE run applies them) or DISCARDED.
+async def _take_held(
+    session: AsyncSession, rule_id: int, status: str, actor: str, now: datetime
+) -> list[HeldOperation]:
+    """The rule's HELD operations, marked ``status`` (RELEASED or DISCARDED) by ``actor``."""
+    rows = list(
+        await session.scalars(
+            select(HeldOperation).where(
+                HeldOperation.rule_id == rule_id, HeldOperation.status == "HELD"
+            )
+        )
+    )
+    for row in rows:
+        row.status, row.resolved_at, row.resolved_by = status, now, actor
+        session.add(row)
+    return rows
+
+
+async def release_held(db: Database, rule_id: int, actor: str, now: datetime) -> int:
+    """Mark a rule's HELD operations RELEASED (a RELEASE run then applies them).
 
     :return: how many were held.
     """
     async with db.session() as session:
-        rows = list(
-            await session.scalars(
-                select(HeldOperation).where(
-                    HeldOperation.rule_id == rule_id, HeldOperation.status == "HELD"
-                )
-            )
-        )
-        for row in rows:
-            row.status, row.resolved_at, row.resolved_by = status, now, actor
-            session.add(row)
+        rows = await _take_held(session, rule_id, "RELEASED", actor, now)
         await session.commit()
     return len(rows)
 
@@ -174,16 +183,7 @@ async def discard_held(db: Database, rule_id: int, actor: str, now: datetime) ->
     :return: how many were discarded.
     """
     async with db.session() as session:
-        rows = list(
-            await session.scalars(
-                select(HeldOperation).where(
-                    HeldOperation.rule_id == rule_id, HeldOperation.status == "HELD"
-                )
-            )
-        )
-        for row in rows:
-            row.status, row.resolved_at, row.resolved_by = "DISCARDED", now, actor
-            session.add(row)
+        rows = await _take_held(session, rule_id, "DISCARDED", actor, now)
         outcomes = [
             EntityOutcome(
                 kind=EntityKind(row.kind),

@@ -172,21 +172,17 @@ async def provision_on_demand(info: Info, input: ProvisionOnDemandInput) -> Prov
 
 async def release_held_operations(info: Info, rule_id: relay.GlobalID) -> HeldOperationsResult:
     """Apply the disables and deletes deletion protection held for a rule (audited)."""
-    if denied := forbidden(info, Role.OPERATOR):
-        return denied
-    found = await _rule(info, rule_id)
-    if isinstance(found, NotFoundError):
-        return found
-    rule = found[0]
-    assert rule.id is not None
-    count, run = await info.context.services.engine.release_held(rule.id, info.context.actor)
-    return HeldOperationsPayload(
-        rule=Rule.from_row(rule), count=count, run=SyncRun.from_row(run) if run else None
-    )
+    return await _resolve_held(info, rule_id, release=True)
 
 
 async def discard_held_operations(info: Info, rule_id: relay.GlobalID) -> HeldOperationsResult:
     """Drop a rule's held disables and deletes: the accounts stay as they are at the target."""
+    return await _resolve_held(info, rule_id, release=False)
+
+
+async def _resolve_held(
+    info: Info, rule_id: relay.GlobalID, *, release: bool
+) -> HeldOperationsResult:
     if denied := forbidden(info, Role.OPERATOR):
         return denied
     found = await _rule(info, rule_id)
@@ -194,5 +190,11 @@ async def discard_held_operations(info: Info, rule_id: relay.GlobalID) -> HeldOp
         return found
     rule = found[0]
     assert rule.id is not None
-    count = await info.context.services.engine.discard_held(rule.id, info.context.actor)
-    return HeldOperationsPayload(rule=Rule.from_row(rule), count=count, run=None)
+    engine, actor = info.context.services.engine, info.context.actor
+    if release:
+        count, run = await engine.release_held(rule.id, actor)
+    else:
+        count, run = await engine.discard_held(rule.id, actor), None
+    return HeldOperationsPayload(
+        rule=Rule.from_row(rule), count=count, run=SyncRun.from_row(run) if run else None
+    )

@@ -180,3 +180,20 @@ class ProvisionStep:
     )
     status: ProvisionStepStatus
     detail: str
+
+
+async def held_operations(
+    info: Info, where: Any, first: int | None, after: str | None
+) -> HeldOperationConnection:
+    """A page of held operations matching ``where`` (a rule's or a run's), oldest first."""
+    from gql.types.pagination import paginate
+
+    return await paginate(  # type: ignore[return-value]
+        info,
+        select(HeldRow).where(where),
+        HeldRow.id,
+        HeldOperationNode.from_row,
+        HeldOperationConnection,
+        first=first,
+        after=after,
+    )

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import TypeVar
 
 import strawberry
-from sqlmodel import select
+from sqlalchemy import and_
+from sqlmodel import col, select
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -23,9 +24,9 @@ from gql.types.connection import ProvisioningConnection
 from gql.types.controls import (
     DeletionProtection,
     HeldOperationConnection,
-    HeldOperationNode,
     HeldOperationStatus,
     Quarantine,
+    held_operations,
 )
 from gql.types.entity_state import EntityStateConnection, EntityStateNode
 from gql.types.enums import (
@@ -112,18 +113,10 @@ class Rule(relay.Node):
         first: int | None = None,
         after: str | None = None,
     ) -> HeldOperationConnection:
-        statement = select(HeldRow).where(HeldRow.rule_id == self.id)
+        where = [col(HeldRow.rule_id) == self.id]
         if status is not None:
-            statement = statement.where(HeldRow.status == status.value)
-        return await paginate(  # type: ignore[return-value]
-            info,
-            statement,
-            HeldRow.id,
-            HeldOperationNode.from_row,
-            HeldOperationConnection,
-            first=first,
-            after=after,
-        )
+            where.append(col(HeldRow.status) == status.value)
+        return await held_operations(info, and_(*where), first, after)
 
     @strawberry.field(description="When the rule last synced successfully.")
     def last_sync(self) -> datetime | None:

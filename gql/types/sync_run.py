@@ -19,9 +19,9 @@ from gql.types.common import aware
 from gql.types.controls import (
     ActionCount,
     HeldOperationConnection,
-    HeldOperationNode,
     PreviewItemConnection,
     PreviewItemNode,
+    held_operations,
 )
 from gql.types.enums import EntityKindEnum, SyncAction, SyncRunKind, SyncRunStatus
 from gql.types.pagination import CountedConnection, paginate
@@ -101,16 +101,7 @@ class SyncRun(relay.Node):
     async def held_operations(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> HeldOperationConnection:
-        statement = select(HeldRow).where(HeldRow.run_id == self.id)
-        return await paginate(  # type: ignore[return-value]
-            info,
-            statement,
-            HeldRow.id,
-            HeldOperationNode.from_row,
-            HeldOperationConnection,
-            first=first,
-            after=after,
-        )
+        return await held_operations(info, HeldRow.run_id == self.id, first, after)
 
     @classmethod
     def from_row(cls, row: RunRow) -> SyncRun:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from typing import Any
 
 import httpx
 
+from tests.support.processes import clean_env, provisync_process, wait_until
 from tests.support.servers import free_port
 
 QUERY = """{ rules { edges { node { name enabled status direction
@@ -25,30 +22,17 @@ def _rules(base: str) -> dict[str, Any]:
     return {e["node"]["name"]: e["node"] for e in body["data"]["rules"]["edges"]}
 
 
+def _seeded(rules: dict[str, Any]) -> bool:
+    scim = rules.get("Directory → Acme SaaS")
+    return bool(scim and scim["summary"] and scim["summary"]["users"]["impacted"] > 0)
+
+
 def test_demo_serves_its_targets_and_shows_realistic_problems() -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVISYNC_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gql.cli", "demo", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        rules: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                rules = _rules(base)
-            except httpx.HTTPError:
-                rules = {}
-            scim = rules.get("Directory → Acme SaaS")
-            if scim and scim["summary"] and scim["summary"]["users"]["impacted"] > 0:
-                break
-            time.sleep(0.5)
+    with provisync_process(["demo", "--port", str(port)], clean_env()) as process:
+        wait_until(process, lambda: _seeded(_rules(base)), 90, "the demo did not seed")
+        rules = _rules(base)
         assert set(rules) == {"Workday → Directory", "Directory → Acme SaaS", "Directory → Staging"}
         workday, scim, staging = (
             rules[n]
@@ -73,7 +57,6 @@ def test_demo_serves_its_targets_and_shows_realistic_problems() -> None:
         # The targets are really served over HTTP by the same process.
         assert httpx.get(f"{base}/scim/v2/ServiceProviderConfig").status_code == 200
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
-    finally:
         process.terminate()
         output = process.communicate(timeout=20)[0]
     assert "no credentials are needed" in output

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,6 +15,7 @@ from cryptography.fernet import Fernet
 from gql import cli
 from gql.security.tokens import add_token_commands
 from tests.security.support import SecureServer, make_settings, secure_server
+from tests.support.processes import clean_env, provisync_process, wait_until
 from tests.support.servers import free_port
 
 
@@ -180,12 +179,10 @@ def test_serve_needs_a_secret_key_and_a_new_one_is_printed_on_demand(
 
 def test_serve_on_a_non_loopback_address_requires_a_token(tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "PROVISYNC_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
-        "PROVISYNC_SECRET_KEY": Fernet.generate_key().decode(),
-    }
-    env.pop("PROVISYNC_AUTH_REQUIRED", None)
+    env = clean_env(
+        PROVISYNC_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        PROVISYNC_SECRET_KEY=Fernet.generate_key().decode(),
+    )
     made = subprocess.run(
         [sys.executable, "-m", "gql.cli", "token", "create", "--role", "viewer", "--name", "s"],
         env=env,
@@ -194,32 +191,21 @@ def test_serve_on_a_non_loopback_address_requires_a_token(tmp_path: Path) -> Non
         check=True,
     )
     token = made.stdout.strip().splitlines()[-1].split()[-1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gql.cli", "serve", "--host", "0.0.0.0", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "provisync serve did not start"
-            time.sleep(0.1)
+    args = ["serve", "--host", "0.0.0.0", "--port", str(port)]
+    with provisync_process(args, env) as server:
+        wait_until(
+            server,
+            lambda: httpx.get(f"{base}/healthz", timeout=1).status_code == 200,
+            30,
+            "provisync serve did not start",
+        )
         query = {"query": "{ rules { totalCount } }"}
         assert httpx.post(f"{base}/graphql", json=query).status_code == 401
         allowed = httpx.post(
             f"{base}/graphql", json=query, headers={"Authorization": f"Bearer {token}"}
         )
         assert allowed.json() == {"data": {"rules": {"totalCount": 0}}}
-    finally:
         server.terminate()
         output, _ = server.communicate(timeout=15)
     assert "authentication required" in output

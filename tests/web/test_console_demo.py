@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.processes import clean_env, provisync_process, wait_until
 from tests.support.servers import free_port
 from tests.web.conftest import screenshot
 
@@ -47,30 +44,10 @@ def settled(rules: dict[str, Any]) -> bool:
 @pytest.fixture(scope="module")
 def demo() -> Iterator[str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVISYNC_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gql.cli", "demo", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                if settled(demo_rules(base)):
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the demo did not finish seeding"
-            time.sleep(0.5)
+    with provisync_process(["demo", "--port", str(port)], clean_env()) as process:
+        wait_until(process, lambda: settled(demo_rules(base)), 120, "the demo did not seed")
         yield base
-    finally:
-        process.terminate()
-        process.communicate(timeout=20)
 
 
 def expect_counts(section: Any, counts: dict[str, Any]) -> None:
