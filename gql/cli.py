@@ -102,12 +102,36 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from gql.store.db import upgrade
+    from gql.store.db import is_sqlite, upgrade
 
     settings = _settings(args)
     upgrade(settings.database_url)
     print(f"database migrated to the latest revision: {_redact(settings.database_url)}")
+    if not is_sqlite(settings.database_url):
+        import asyncio
+
+        from gql.queue.jobs import JobQueue
+
+        created = asyncio.run(JobQueue(settings.database_url).install_schema())
+        print("job queue tables " + ("created" if created else "present"))
     return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from gql.queue.worker import run_worker
+    from gql.store.db import is_sqlite
+
+    settings = _settings(args).model_copy(update={"execution": "queue"})
+    if is_sqlite(settings.database_url):
+        raise CliError(
+            "provisync worker needs PostgreSQL: set PROVISYNC_DATABASE_URL="
+            "postgresql+psycopg://... and run 'provisync db upgrade' first",
+            EXIT_USAGE,
+        )
+    asyncio.run(run_worker(settings, args.concurrency))
+    return EXIT_OK
 
 
 def _redact(url: str) -> str:
@@ -398,6 +422,17 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_sub.add_parser("upgrade", help="migrate the database to the latest revision")
     _database_arg(upgrade)
     upgrade.set_defaults(func=cmd_db_upgrade)
+    worker = sub.add_parser(
+        "worker",
+        help="execute queued sync runs (scale-out mode, PostgreSQL)",
+        description="Take sync jobs from the PostgreSQL job queue until SIGINT or SIGTERM. "
+        "API replicas queue runs when PROVISYNC_EXECUTION=queue.",
+    )
+    _database_arg(worker)
+    worker.add_argument(
+        "--concurrency", type=int, default=4, help="runs of different rules at once (default 4)"
+    )
+    worker.set_defaults(func=cmd_worker)
     key = sub.add_parser("secret-key", help="print a new key for PROVISYNC_SECRET_KEY")
     key.set_defaults(func=cmd_secret_key)
     add_token_commands(sub, _database_arg, _settings)

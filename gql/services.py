@@ -1,14 +1,20 @@
-"""The long-lived parts of one running provisync, built once per app."""
+"""The long-lived parts of one running provisync, built once per app (or worker)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from connectors import ConnectorRegistry
 from gql.engine.engine import SyncEngine
 from gql.engine.progress import ProgressHub
 from gql.settings import Settings
 from gql.store.db import Database
+from gql.store.models import SyncRun
+
+if TYPE_CHECKING:
+    from gql.queue.jobs import JobQueue
+    from gql.queue.progress import ProgressListener, ProgressNotifier
 
 
 @dataclass
@@ -18,6 +24,10 @@ class Services:
     registry: ConnectorRegistry
     hub: ProgressHub
     engine: SyncEngine
+    queue: JobQueue | None = None
+    """The job queue (``PROVISYNC_EXECUTION=queue``); None in the embedded mode."""
+    notifier: ProgressNotifier | None = field(default=None, repr=False)
+    listener: ProgressListener | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, registry: ConnectorRegistry | None = None) -> Services:
@@ -28,11 +38,39 @@ class Services:
             )
         hub = ProgressHub()
         engine = SyncEngine(db, registry, settings, hub)
-        return cls(settings=settings, db=db, registry=registry, hub=hub, engine=engine)
+        services = cls(settings=settings, db=db, registry=registry, hub=hub, engine=engine)
+        if settings.execution == "queue":
+            from gql.queue.jobs import JobQueue
+            from gql.queue.progress import ProgressListener, ProgressNotifier
+
+            services.queue = engine.queue = JobQueue(settings.database_url)
+            services.notifier = ProgressNotifier(settings.database_url)
+            hub.relay = services.notifier
+            services.listener = ProgressListener(settings.database_url, services._deliver)
+        return services
+
+    async def _deliver(self, run_id: int) -> None:
+        """A run changed in another process: read it and tell this process's subscribers."""
+        if not self.hub.has_listeners(run_id):
+            return
+        async with self.db.session() as session:
+            run = await session.get(SyncRun, run_id)
+        if run is not None:
+            self.hub.deliver(run)
 
     async def start(self) -> None:
+        if self.queue is not None:
+            await self.queue.open()
+        for part in (self.notifier, self.listener):
+            if part is not None:
+                await part.start()
         await self.engine.start()
 
     async def stop(self) -> None:
         await self.engine.stop()
+        for part in (self.listener, self.notifier):
+            if part is not None:
+                await part.stop()
+        if self.queue is not None:
+            await self.queue.close()
         await self.db.dispose()

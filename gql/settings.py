@@ -58,6 +58,20 @@ class Settings(SecuritySettings):
     quarantine_max_seconds: float = Field(
         default=6 * 3600.0, gt=0, description="Longest delay between quarantine retries."
     )
+    execution: Literal["inprocess", "queue"] = Field(
+        default="inprocess",
+        description="inprocess: this process runs syncs (embedded). queue: runs are jobs on "
+        "PostgreSQL that `provisync worker` processes execute (scale-out).",
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="How often a worker says it is alive."
+    )
+    worker_stalled_seconds: float = Field(
+        default=30.0, gt=0, description="A worker silent this long is dead: its jobs run again."
+    )
+    worker_recovery_seconds: float = Field(
+        default=10.0, gt=0, description="How often workers look for dead workers' jobs."
+    )
     on_demand_wait: float = Field(
         default=20.0, gt=0, description="Seconds provisionOnDemand waits for its run to end."
     )

@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
 from connectors import (
@@ -35,12 +36,16 @@ from gql.observability.runs import RunObserver
 from gql.settings import Settings
 from gql.store.db import Database
 from gql.store.models import (
+    AuditEvent,
     DirectoryUser,
     ProvisioningConnection,
     Rule,
     SyncRun,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from gql.queue.jobs import JobQueue
 
 log = logging.getLogger("provisync.engine")
 ACTIVE_STATUSES = ("QUEUED", "RUNNING")
@@ -92,11 +97,17 @@ class SyncEngine:
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self.observer = RunObserver()  # logs each run's end; the app's metrics replace it
+        self.queue: JobQueue | None = None
+        """The job queue in the scale-out mode: runs become jobs for worker processes."""
         self.now: Callable[[], datetime] = utcnow
         """The engine's clock (tests move it to check quarantine schedules)."""
 
     async def start(self) -> None:
         """Fail runs a previous process left unfinished, then start the change and poll loops."""
+        if self.queue is not None:
+            # Runs belong to the job queue: workers resume them; a periodic job polls.
+            self._loops = [asyncio.create_task(self._push_changes_loop(), name="provisync-push")]
+            return
         async with self.db.session() as session:
             await session.execute(
                 update(SyncRun)
@@ -161,8 +172,38 @@ class SyncEngine:
                 if kind is RunKind.FULL and actor not in ("system", QUARANTINE_ACTOR):
                     await end_quarantine(session, rule_id, f"manual resync by {actor}")
                 await session.commit()
-        self._spawn(run, {}, set())
-        return run
+        return await self._launch(run, {}, set())
+
+    async def _launch(
+        self, run: SyncRun, users: Mapping[int, Collection[str]], groups: set[int]
+    ) -> SyncRun:
+        """Run it here (embedded), or queue it for a worker. :return: the run that will run."""
+        if self.queue is None:
+            self._spawn(run, users, groups)
+            return run
+        if await self.queue.defer(run, users, groups):
+            return run
+        # Another replica queued the same full resync or poll first: join that one.
+        async with self.db.session() as session:
+            await session.execute(delete(AuditEvent).where(col(AuditEvent.run_id) == run.id))
+            await session.execute(delete(SyncRun).where(col(SyncRun.id) == run.id))
+            queued = await session.scalar(
+                select(SyncRun)
+                .where(
+                    SyncRun.rule_id == run.rule_id,
+                    SyncRun.kind == run.kind,
+                    col(SyncRun.status).in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
+                )
+                .order_by(col(SyncRun.id))
+            )
+            await session.commit()
+        return queued or run
+
+    async def execute(
+        self, run: SyncRun, users: Mapping[int, Collection[str]], groups: set[int]
+    ) -> None:
+        """Execute a queued run in this process (a worker took its job)."""
+        await self._execute(run, users, groups)
 
     def _spawn(
         self,
@@ -299,7 +340,7 @@ class SyncEngine:
             connection = await session.get(ProvisioningConnection, rule.connection_id)
             if connection is None:
                 raise RunFailure("the rule's provisioning connection was deleted")
-            run.status, run.started_at = "RUNNING", utcnow()
+            run.status, run.started_at = "RUNNING", run.started_at or utcnow()
             session.add(run)
             await session.commit()
         self.hub.publish(run)
@@ -451,7 +492,7 @@ class SyncEngine:
             run = SyncRun(rule_id=rule_id, kind=kind.value, status="QUEUED")
             session.add(run)
             await session.commit()
-        self._spawn(run, users, groups)
+        await self._launch(run, users, groups)
 
     # inbound polls ----------------------------------------------------------------------
 

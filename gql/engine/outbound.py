@@ -202,14 +202,42 @@ async def _sync_groups(ctx: RunContext, in_scope: set[str]) -> None:
     )
 
 
+async def _users_in_scope_up_to(ctx: RunContext, scope: Predicate, last_id: int) -> set[str]:
+    """The keys of the users a resumed run already pushed that are in scope (no target call)."""
+    keys: set[str] = set()
+    after = 0
+    while after < last_id:
+        async with ctx.db.session() as session:
+            users = list(
+                await session.scalars(
+                    select(DirectoryUser)
+                    .where(col(DirectoryUser.id) > after, col(DirectoryUser.id) <= last_id)
+                    .order_by(col(DirectoryUser.id))
+                    .limit(ctx.batch_size)
+                )
+            )
+        if not users:
+            break
+        after = users[-1].id or 0
+        keys.update(
+            str(u.id) for u in users if scope(canonical_attributes(u, ctx.rule.attribute_mappings))
+        )
+    return keys
+
+
 async def full_outbound(ctx: RunContext) -> None:
-    """Push every directory user in scope and the rule's groups; deprovision who left scope."""
+    """Push every directory user in scope and the rule's groups; deprovision who left scope.
+
+    Users go in batches by id; each batch's outcomes and the run's checkpoint (the last user
+    id done) commit together, so a run that a dead worker left resumes after the last batch
+    it recorded, and no outcome is recorded twice.
+    """
     scope = compile_scope(ctx.rule.user_filter)
     async with ctx.db.session() as session:
         user_total = await session.scalar(select(func.count()).select_from(DirectoryUser)) or 0
     await ctx.progress(total=user_total + len(ctx.rule.group_ids))
-    in_scope: set[str] = set()
-    last_id = 0
+    last_id = 0 if ctx.preview else int(ctx.run.checkpoint.get("last_user_id", 0))
+    in_scope = await _users_in_scope_up_to(ctx, scope, last_id) if last_id else set()
     while True:
         async with ctx.db.session() as session:
             users = list(
@@ -225,6 +253,7 @@ async def full_outbound(ctx: RunContext) -> None:
         last_id = users[-1].id or 0
         desired, names = await _desired_users(ctx, users, scope)
         in_scope.update(d.key for d in desired)
+        ctx.run.checkpoint = {"last_user_id": last_id}  # commits with the batch's outcomes
         await reconcile_batch(ctx, ReconcileRequest(users=desired), names, len(users))
     removals, names = await _stale_removals(ctx, EntityKind.USER, in_scope)
     if removals:

@@ -1,10 +1,14 @@
-"""In-process publication of sync-run progress to subscribers (the GraphQL subscription)."""
+"""Publication of sync-run progress to subscribers (the GraphQL subscription).
+
+In the queue mode runs happen in worker processes: :attr:`ProgressHub.relay` sends each
+publication on, and :mod:`gql.queue.progress` delivers them to the hubs of API replicas.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from gql.store.models import SyncRun
@@ -17,8 +21,20 @@ class ProgressHub:
 
     def __init__(self) -> None:
         self._queues: dict[int, set[asyncio.Queue[SyncRun]]] = defaultdict(set)
+        self.relay: Callable[[int], None] | None = None
+        """Also tells other processes (the job queue's NOTIFY), when set."""
 
     def publish(self, run: SyncRun) -> None:
+        """A run of this process changed: tell its subscribers here, and other processes."""
+        self.deliver(run)
+        if self.relay is not None and run.id is not None:
+            self.relay(run.id)
+
+    def has_listeners(self, run_id: int) -> bool:
+        return bool(self._queues.get(run_id))
+
+    def deliver(self, run: SyncRun) -> None:
+        """Hand a snapshot of the run to this process's subscribers."""
         snapshot = SyncRun.model_validate(run.model_dump())
         for queue in list(self._queues.get(run.id or 0, ())):
             if queue.full():

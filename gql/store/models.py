@@ -166,6 +166,8 @@ class SyncRun(SQLModel, table=True):
     counts: dict[str, int] = _json(dict)
     error: str | None = None
     started_by: str = "system"
+    checkpoint: dict[str, Any] = _json(dict)
+    """Where a run resumes when a worker died in the middle of it (full outbound resyncs)."""
     queued_at: datetime = _ts(default_factory=utcnow)
     started_at: datetime | None = _ts(default=None)
     finished_at: datetime | None = _ts(default=None)
