@@ -1,0 +1,249 @@
+"""A full outbound resync in the scale-out mode with 1, 2 and 4 ``provisync worker`` processes.
+
+For each worker count: a fresh PostgreSQL database (``provisync db upgrade``), 20,000 directory
+users (``--quick``: 2,000), a fresh scim2-server in its own process, one API replica in queue
+mode (uvicorn) that creates the rule, then the workers; the time is from the workers' start to
+the run's end. Where the time goes: the CPU seconds of the SCIM server, of the workers and of
+PostgreSQL's backends over the run, read from /proc. Last line: JSON with seconds_by_workers,
+speedup_2 and speedup_4 (relative to one worker) and the CPU split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER = os.environ.get("PROVISYNC_BENCH_DATABASE", "postgresql://postgres@127.0.0.1:5432/test")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / TICKS
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{what} did not start")
+
+
+def gql(base: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = httpx.post(f"{base}/graphql", json={"query": query, "variables": variables}).json()
+    assert not body.get("errors"), body
+    return body["data"]  # type: ignore[no-any-return]
+
+
+def one_round(users: int, workers: int) -> dict[str, float]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://{SERVER.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PROVISYNC_")},
+        "PROVISYNC_DATABASE_URL": url,
+        "PROVISYNC_EXECUTION": "queue",
+    }
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "gql.cli", "db", "upgrade"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        with psycopg.connect(url.replace("+psycopg", "")) as conn:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO directory_user (user_name, given_name, family_name, email, "
+                    "active, created_at, updated_at) VALUES (%s, %s, 'Bench', %s, true, now(), now())",
+                    [(f"u{i:06d}", f"U{i}", f"u{i:06d}@example.com") for i in range(users)],
+                )
+            conn.commit()
+        scim_port, api_port = free_port(), free_port()
+        scim = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "gql.demo.scim_target:build_scim_target_app",
+                "--port",
+                str(scim_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+        )
+        processes.append(scim)
+        api = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "gql.app:create_app",
+                "--port",
+                str(api_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        processes.append(api)
+        base = f"http://127.0.0.1:{api_port}"
+        wait_http(f"http://127.0.0.1:{scim_port}/v2/ServiceProviderConfig", scim, "scim2-server")
+        wait_http(f"{base}/healthz", api, "the API")
+        connection = gql(
+            base,
+            """mutation($i: CreateProvisioningConnectionInput!) { createProvisioningConnection(input: $i) {
+                 ... on ProvisioningConnection { id } } }""",
+            {
+                "i": {
+                    "name": "bench",
+                    "connectorType": "scim",
+                    "settings": {"base_url": f"http://127.0.0.1:{scim_port}/v2"},
+                }
+            },
+        )["createProvisioningConnection"]["id"]
+        rule = gql(
+            base,
+            """mutation($i: CreateRuleInput!) { createRule(input: $i) { ... on Rule { id } } }""",
+            {
+                "i": {
+                    "name": "bench",
+                    "connectionId": connection,
+                    "direction": "OUTBOUND",
+                    "enabled": True,
+                }
+            },
+        )["createRule"]["id"]
+        run = gql(
+            base,
+            "query($id: ID!) { rule(id: $id) { runs(first: 1) { edges { node { id } } } } }",
+            {"id": rule},
+        )["rule"]["runs"]["edges"][0]["node"]["id"]
+        pg_before = cpu_seconds(postgres_pids())
+        scim_before = cpu_seconds([scim.pid])
+        started = time.monotonic()
+        pool = [
+            subprocess.Popen(
+                [sys.executable, "-m", "gql.cli", "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(workers)
+        ]
+        processes += pool
+        while True:
+            node = gql(
+                base,
+                "query($id: ID!) { node(id: $id) { ... on SyncRun { status error } } }",
+                {"id": run},
+            )["node"]
+            if node["status"] in ("SUCCEEDED", "FAILED"):
+                break
+            time.sleep(0.2)
+        seconds = time.monotonic() - started
+        assert node["status"] == "SUCCEEDED", node
+        return {
+            "seconds": seconds,
+            "cpu_scim_server": cpu_seconds([scim.pid]) - scim_before,
+            "cpu_workers": cpu_seconds([p.pid for p in pool]),
+            "cpu_postgres": cpu_seconds(postgres_pids()) - pg_before,
+        }
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        with psycopg.connect(SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="2,000 users instead of 20,000")
+    args = parser.parse_args()
+    users = 2_000 if args.quick else 20_000
+    rounds = {}
+    for workers in (1, 2, 4):
+        rounds[workers] = one_round(users, workers)
+        figures = rounds[workers]
+        print(
+            f"{workers} worker(s): {figures['seconds']:.1f} s; CPU s: scim2-server "
+            f"{figures['cpu_scim_server']:.1f}, workers {figures['cpu_workers']:.1f}, "
+            f"postgres {figures['cpu_postgres']:.1f}"
+        )
+    one = rounds[1]["seconds"]
+    print(
+        json.dumps(
+            {
+                "users": users,
+                "seconds_by_workers": {w: round(r["seconds"], 2) for w, r in rounds.items()},
+                "speedup_2": round(one / rounds[2]["seconds"], 2),
+                "speedup_4": round(one / rounds[4]["seconds"], 2),
+                "cpu_seconds_by_workers": {
+                    w: {k: round(v, 1) for k, v in r.items() if k.startswith("cpu")}
+                    for w, r in rounds.items()
+                },
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
