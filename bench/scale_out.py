@@ -24,10 +24,12 @@ from typing import Any
 
 import httpx
 import psycopg
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = os.environ.get("PROVISYNC_BENCH_DATABASE", "postgresql://postgres@127.0.0.1:5432/test")
 TICKS = os.sysconf("SC_CLK_TCK")
+KEY = Fernet.generate_key().decode()  # every process of one round shares it
 
 
 def free_port() -> int:
@@ -87,6 +89,7 @@ def one_round(users: int, workers: int) -> dict[str, float]:
         **{k: v for k, v in os.environ.items() if not k.startswith("PROVISYNC_")},
         "PROVISYNC_DATABASE_URL": url,
         "PROVISYNC_EXECUTION": "queue",
+        "PROVISYNC_SECRET_KEY": KEY,
     }
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -185,6 +188,25 @@ def one_round(users: int, workers: int) -> dict[str, float]:
             for _ in range(workers)
         ]
         processes += pool
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+            while (
+                conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()[0] < workers
+            ):
+                time.sleep(0.1)  # the workers are up before the clock starts
+        pg_before = cpu_seconds(postgres_pids())
+        scim_before = cpu_seconds([scim.pid])
+        workers_before = cpu_seconds([p.pid for p in pool])
+        started = time.monotonic()
+        gql(
+            base,
+            "mutation($id: ID!) { setRuleEnabled(ruleId: $id, enabled: true) { __typename } }",
+            {"id": rule},
+        )
+        run = gql(
+            base,
+            "query($id: ID!) { rule(id: $id) { runs(first: 1) { edges { node { id } } } } }",
+            {"id": rule},
+        )["rule"]["runs"]["edges"][0]["node"]["id"]
         while True:
             node = gql(
                 base,
@@ -199,7 +221,7 @@ def one_round(users: int, workers: int) -> dict[str, float]:
         return {
             "seconds": seconds,
             "cpu_scim_server": cpu_seconds([scim.pid]) - scim_before,
-            "cpu_workers": cpu_seconds([p.pid for p in pool]),
+            "cpu_workers": cpu_seconds([p.pid for p in pool]) - workers_before,
             "cpu_postgres": cpu_seconds(postgres_pids()) - pg_before,
         }
     finally:
