@@ -119,18 +119,43 @@ class RunContext:
         except Exception as exc:
             raise self._contain(exc, what) from exc
 
-    async def pages(self, iterator: AsyncIterator[T], what: str) -> AsyncIterator[T]:
-        """Iterate a plugin's async iterator, each step bounded by the engine's timeout."""
-        try:
+    async def pages(
+        self, iterator: AsyncIterator[T], what: str, read_ahead: int = 1
+    ) -> AsyncIterator[T]:
+        """Iterate a plugin's async iterator, each step bounded by the engine's timeout.
+
+        The next ``read_ahead`` pages are read while the caller works on the current one, so
+        the source's latency overlaps the engine's own work (memory: a few pages at most).
+        """
+        ready: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(maxsize=max(1, read_ahead))
+
+        async def produce() -> None:
             while True:
                 try:
                     item = await asyncio.wait_for(anext(iterator), self.timeout)
                 except StopAsyncIteration:
+                    await ready.put((False, None))
                     return
                 except Exception as exc:
-                    raise self._contain(exc, what) from exc
-                yield item
+                    failure = self._contain(exc, what)
+                    if failure is not exc:
+                        failure.__cause__ = exc
+                    await ready.put((False, failure))
+                    return
+                await ready.put((True, item))
+
+        producer = asyncio.create_task(produce(), name=f"provisync-read-{self.run.id}")
+        try:
+            while True:
+                more, value = await ready.get()
+                if not more:
+                    if value is not None:
+                        raise value
+                    return
+                yield value
         finally:
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:
                 try:
