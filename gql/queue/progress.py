@@ -51,9 +51,7 @@ class ProgressNotifier:
                     while True:
                         run_id = await self.pending.get()
                         try:
-                            await conn.execute(
-                                "SELECT pg_notify(%s, %s)", (CHANNEL, str(run_id))
-                            )
+                            await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(run_id)))
                         finally:
                             self.pending.task_done()
             except asyncio.CancelledError:
