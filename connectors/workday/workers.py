@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from lxml import etree
 
@@ -17,7 +19,6 @@ def _p(path: str) -> str:
 
 
 _TYPE = f"{{{BSVC}}}type"
-_PRIMARY = f"{{{BSVC}}}Primary"
 _REF_IDS = _p("Worker_Reference/ID")
 _DATA = _p("Worker_Data")
 _LEGAL = _p("Personal_Data/Name_Data/Legal_Name_Data/Name_Detail_Data")
@@ -25,8 +26,6 @@ _PREFERRED = _p("Personal_Data/Name_Data/Preferred_Name_Data/Name_Detail_Data")
 _FIRST, _LAST = _p("First_Name"), _p("Last_Name")
 _EMAILS = _p("Personal_Data/Contact_Data/Email_Address_Data")
 _PHONES = _p("Personal_Data/Contact_Data/Phone_Data")
-_TYPE_DATA = _p("Usage_Data/Type_Data")
-_USAGE_ID = _p("Type_Reference/ID")
 _EMAIL_ADDRESS, _EMAIL_REF = _p("Email_Address"), _p("Email_Reference/ID")
 _PHONE_CC, _PHONE_NUMBER = _p("International_Phone_Code"), _p("Phone_Number")
 _PHONE_REF = _p("Phone_Reference/ID")
@@ -37,6 +36,7 @@ _STATUS = _p("Employment_Data/Worker_Status_Data")
 _TERMINATED, _HIRE, _TERMINATION = _p("Terminated"), _p("Hire_Date"), _p("Termination_Date")
 _USER_NAME, _USER_ID = _p("User_Account_Data/User_Name"), _p("User_ID")
 _DESCRIPTOR = _p("Worker_Descriptor")
+_WORKER_ID = _p("Worker_ID")
 
 
 class MalformedWorker(ValueError):
@@ -51,40 +51,81 @@ class PrimaryContact:
     ref: str | None
 
 
+# A page holds hundreds of workers and each is read through some twenty paths: compiled XPath
+# (libxml2) does that about twice as fast as ElementPath's find/findtext.
+_NS = {"wd": BSVC}
+_PRIMARY_WORK = (
+    "[wd:Usage_Data/wd:Type_Data[(@wd:Primary='1' or @wd:Primary='true')"
+    " and normalize-space(wd:Type_Reference/wd:ID)='WORK']]"
+)
+
+
+def _xpath(clark: str) -> str:
+    """A ``{ns}A/{ns}B`` path as the prefixed XPath ``wd:A/wd:B``."""
+    return "/".join("wd:" + local for local in re.findall(r"\{[^}]*\}([^/{]+)", clark))
+
+
+@cache
+def _string_of(path: str) -> etree.XPath:
+    return etree.XPath(f"string({_xpath(path)})", namespaces=_NS, smart_strings=False)
+
+
+@cache
+def _nodes_of(path: str) -> etree.XPath:
+    return etree.XPath(_xpath(path), namespaces=_NS)
+
+
+@cache
+def _first_of(path: str) -> etree.XPath:
+    return etree.XPath(f"({_xpath(path)})[1]", namespaces=_NS)
+
+
+def _first(element: etree._Element, path: str) -> etree._Element | None:
+    found: list[etree._Element] = _first_of(path)(element)  # type: ignore[assignment]
+    return found[0] if found else None
+
+
+@cache
+def _primary_work_of(path: str) -> etree.XPath:
+    return etree.XPath(f"({_xpath(path)}{_PRIMARY_WORK})[1]", namespaces=_NS)
+
+
 def _text(element: etree._Element | None, path: str) -> str | None:
+    """The stripped text of the first element at ``path``, or None when missing or blank."""
     if element is None:
         return None
-    return element.findtext(path, "").strip() or None
+    return str(_string_of(path)(element)).strip() or None
 
 
 def _ids(element: etree._Element | None, path: str) -> dict[str, str]:
     if element is None:
         return {}
-    return {i.get(_TYPE, ""): (i.text or "").strip() for i in element.iterfind(path)}
+    nodes: list[etree._Element] = _nodes_of(path)(element)  # type: ignore[assignment]
+    return {i.get(_TYPE, ""): (i.text or "").strip() for i in nodes}
 
 
-def _is_primary_work(item: etree._Element) -> bool:
-    for type_data in item.iterfind(_TYPE_DATA):
-        usage = _text(type_data, _USAGE_ID)
-        if usage == "WORK" and type_data.get(_PRIMARY) in ("1", "true"):
-            return True
-    return False
+def _primary_work(data: etree._Element | None, path: str) -> etree._Element | None:
+    """The first item at ``path`` whose usage is WORK and marked primary."""
+    if data is None:
+        return None
+    found: list[etree._Element] = _primary_work_of(path)(data)  # type: ignore[assignment]
+    return found[0] if found else None
 
 
 def primary_work_email(data: etree._Element | None) -> PrimaryContact | None:
-    for item in data.iterfind(_EMAILS) if data is not None else ():
-        if _is_primary_work(item):
-            return PrimaryContact(_text(item, _EMAIL_ADDRESS) or "", _text(item, _EMAIL_REF))
-    return None
+    item = _primary_work(data, _EMAILS)
+    if item is None:
+        return None
+    return PrimaryContact(_text(item, _EMAIL_ADDRESS) or "", _text(item, _EMAIL_REF))
 
 
 def primary_work_phone(data: etree._Element | None) -> PrimaryContact | None:
-    for item in data.iterfind(_PHONES) if data is not None else ():
-        if _is_primary_work(item):
-            number = _text(item, _PHONE_NUMBER) or ""
-            code = _text(item, _PHONE_CC)
-            return PrimaryContact(f"+{code} {number}" if code else number, _text(item, _PHONE_REF))
-    return None
+    item = _primary_work(data, _PHONES)
+    if item is None:
+        return None
+    number = _text(item, _PHONE_NUMBER) or ""
+    code = _text(item, _PHONE_CC)
+    return PrimaryContact(f"+{code} {number}" if code else number, _text(item, _PHONE_REF))
 
 
 def _date(value: str | None, what: str) -> date | None:
@@ -111,24 +152,24 @@ def worker_to_record(worker: etree._Element, today: date) -> UserRecord:
     wid = ids.get("WID")
     if not wid:
         raise MalformedWorker("the worker has no WID in Worker_Reference")
-    data = worker.find(_DATA)
+    data = _first(worker, _DATA)
     if data is None:
         raise MalformedWorker("the worker has no Worker_Data")
     user_name = _text(data, _USER_NAME) or _text(data, _USER_ID)
     if not user_name:
         raise MalformedWorker("the worker has no Workday account user name")
-    legal = data.find(_LEGAL)
-    preferred = data.find(_PREFERRED)
+    legal = _first(data, _LEGAL)
+    preferred = _first(data, _PREFERRED)
     given = _text(preferred, _FIRST) or _text(legal, _FIRST)
     family = _text(preferred, _LAST) or _text(legal, _LAST)
-    status = data.find(_STATUS)
+    status = _first(data, _STATUS)
     hire_date = _date(_text(status, _HIRE), "Hire_Date")
     terminated = _text(status, _TERMINATED) in ("1", "true")
     termination_date = _date(_text(status, _TERMINATION), "Termination_Date")
     if termination_date is not None and termination_date <= today:
         terminated = True
     future_hire = hire_date is not None and hire_date > today
-    position = data.find(_POSITION)
+    position = _first(data, _POSITION)
     email = primary_work_email(data)
     phone = primary_work_phone(data)
     display = " ".join(p for p in (given, family) if p) or _text(worker, _DESCRIPTOR)
@@ -140,7 +181,7 @@ def worker_to_record(worker: etree._Element, today: date) -> UserRecord:
         "email": email.value if email else None,
         "phone": phone.value if phone else None,
         "title": _text(position, _TITLE),
-        "employeeId": ids.get("Employee_ID") or _text(data, _p("Worker_ID")),
+        "employeeId": ids.get("Employee_ID") or _text(data, _WORKER_ID),
         "manager": _ids(position, _MANAGER_IDS).get("Employee_ID"),
         "active": not terminated and not future_hire,
     }
