@@ -95,6 +95,7 @@ class SyncEngine:
         self._pending_users: dict[int, set[str]] = {}
         self._pending_groups: set[int] = set()
         self._wake = asyncio.Event()
+        self._pushing = False
         self._loops: list[asyncio.Task[None]] = []
         self.observer = RunObserver()  # logs each run's end; the app's metrics replace it
         self.queue: JobQueue | None = None
@@ -131,7 +132,7 @@ class SyncEngine:
     async def wait_idle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until no run is pending or running (tests, demo seeding, shutdown)."""
         async with asyncio.timeout(timeout):
-            while self._tasks or self._pending_users or self._pending_groups:
+            while self._tasks or self._pending_users or self._pending_groups or self._pushing:
                 if self._tasks:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
                 else:
@@ -454,10 +455,13 @@ class SyncEngine:
             self._wake.clear()
             users, self._pending_users = self._pending_users, {}
             groups, self._pending_groups = self._pending_groups, set()
+            self._pushing = True  # until the runs exist: wait_idle must not slip in between
             try:
                 await self._push_changes(users, groups)
             except Exception:
                 log.exception("pushing directory changes failed")
+            finally:
+                self._pushing = False
 
     async def _push_changes(self, users: dict[int, set[str]], groups: set[int]) -> None:
         edited = [user_id for user_id, fields in users.items() if fields]
