@@ -476,11 +476,20 @@ class SyncEngine:
                     )
                 ).all()
             )
+            # A full resync that has not started yet reads the directory when it starts, so
+            # it carries these changes: an increment beside it would only repeat its work.
+            full_pending = set(
+                await session.scalars(
+                    select(SyncRun.rule_id).where(
+                        SyncRun.status == "QUEUED", SyncRun.kind == RunKind.FULL.value
+                    )
+                )
+            )
         for rule in rules:
             assert rule.id is not None
             if rule.direction == Direction.OUTBOUND.value:
-                if rule.quarantined_at is not None:
-                    continue  # its next retry is a full resync, which carries these changes
+                if rule.quarantined_at is not None or rule.id in full_pending:
+                    continue  # its next full resync carries these changes
                 relevant_groups = groups & set(rule.group_ids)
                 if users or relevant_groups:
                     await self._start(rule.id, RunKind.INCREMENTAL, users, relevant_groups)

@@ -78,7 +78,9 @@ def test_queued_runs_are_merged_run_by_a_worker_and_followed_from_the_api(
         # Asking again joins the queued resync: one run, one job.
         assert full_resync(api, rule_id)["id"] == queued["id"]
         assert full_resync(api, rule_id)["id"] == queued["id"]
-        jobs = sql(pg_url, f"SELECT status, lock, queueing_lock FROM procrastinate_jobs {RUNS}")
+        jobs = sql(
+            pg_url, f"SELECT status, lock, queueing_lock FROM procrastinate_jobs {RUNS} ORDER BY id"
+        )
         assert jobs == [("todo", "rule:1", "resync:1")]
 
         workers.start()
