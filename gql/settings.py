@@ -72,6 +72,12 @@ class Settings(SecuritySettings):
     worker_recovery_seconds: float = Field(
         default=10.0, gt=0, description="How often workers look for dead workers' jobs."
     )
+    resync_chunk_size: int = Field(
+        default=2000,
+        ge=0,
+        description="Queue mode: a full outbound resync of more users than this is split into "
+        "chunks of this many users that several workers push at once (0: never split).",
+    )
     on_demand_wait: float = Field(
         default=20.0, gt=0, description="Seconds provisionOnDemand waits for its run to end."
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors import (
@@ -94,6 +95,16 @@ class RunContext:
     preview items; no state, audit event, directory row or target account is written."""
     release: bool = False
     """Applies operations an operator released from deletion protection (not held again)."""
+    shared: bool = False
+    """Other processes work on this run at the same time (a split resync): progress and counts
+    are added to the run's row under a row lock instead of written from this process's copy,
+    and :attr:`counts` holds only what this process has not added yet."""
+    fan_out: Callable[[int], Awaitable[None]] | None = None
+    """Queue mode: asks that many other workers to help with this run (see chunks)."""
+    chunk_size: int = 0
+    """Users per chunk when a full resync is split across workers (0: never split)."""
+    lease_seconds: float = 30.0
+    """How long a claimed chunk stays its worker's without a sign of life."""
 
     @property
     def rule_id(self) -> int:
@@ -168,9 +179,16 @@ class RunContext:
         outcomes: Sequence[EntityOutcome],
         names: Mapping[tuple[EntityKind, str], str],
         processed: int = 0,
+        also: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
-        """Store outcomes and advance progress in one transaction, then publish progress."""
+        """Store outcomes and advance progress in one transaction, then publish progress.
+
+        :param also: more to write in the same transaction, first (a chunk's checkpoint); it
+            may raise to write nothing.
+        """
         async with self.db.session() as session:
+            if also is not None:
+                await also(session)
             await self.record_in(session, outcomes, names, processed)
             await session.commit()
         self.hub.publish(self.run)
@@ -208,15 +226,60 @@ class RunContext:
 
     async def progress(self, processed: int = 0, total: int | None = None) -> None:
         async with self.db.session() as session:
-            if total is not None:
-                self.run.total = total
-            await self._advance(session, processed)
+            await self._advance(session, processed, total)
             await session.commit()
         self.hub.publish(self.run)
 
-    async def _advance(self, session: AsyncSession, processed: int) -> None:
+    async def _advance(
+        self, session: AsyncSession, processed: int, total: int | None = None
+    ) -> None:
+        if self.shared:
+            await self._advance_shared(session, processed, total)
+            return
+        if total is not None:
+            self.run.total = total
         self.run.processed += processed
         if self.run.total is not None and self.run.processed > self.run.total:
             self.run.total = self.run.processed
         self.run.counts = dict(self.counts)
         session.add(self.run)
+
+    async def _advance_shared(
+        self, session: AsyncSession, processed: int, total: int | None
+    ) -> None:
+        """Add this process's progress and counts to the run's row, locked meanwhile."""
+        row = (
+            await session.execute(
+                select(SyncRun.processed, SyncRun.total, SyncRun.counts)  # type: ignore[call-overload]
+                .where(SyncRun.id == self.run.id)
+                .with_for_update()
+            )
+        ).one()
+        counts = Counter(row.counts)
+        counts.update(self.counts)
+        self.counts.clear()
+        done = row.processed + processed
+        total = row.total if total is None else total
+        if total is not None and done > total:
+            total = done
+        await session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == self.run.id)  # type: ignore[arg-type]
+            .values(processed=done, total=total, counts=dict(counts))
+        )
+        # This process's copy, for what it publishes (the row is the truth).
+        self.run.processed, self.run.total, self.run.counts = done, total, dict(counts)
+
+    async def reload_progress(self) -> None:
+        """Take the run's progress and counts from its row (the end of a split run's chunks)."""
+        async with self.db.session() as session:
+            row = (
+                await session.execute(
+                    select(SyncRun.processed, SyncRun.total, SyncRun.counts).where(  # type: ignore[call-overload]
+                        SyncRun.id == self.run.id
+                    )
+                )
+            ).one()
+        self.run.processed, self.run.total = row.processed, row.total
+        self.counts = Counter(row.counts)
+        self.run.counts = dict(row.counts)

@@ -26,7 +26,12 @@ from connectors import (
 from gql.engine.context import RunContext, open_connector
 from gql.engine.inbound import read_inbound, write_back_changes
 from gql.engine.on_demand import OnDemand, Step, StepStatus
-from gql.engine.outbound import full_outbound, incremental_outbound, release_outbound
+from gql.engine.outbound import (
+    full_outbound,
+    help_outbound,
+    incremental_outbound,
+    release_outbound,
+)
 from gql.engine.progress import ProgressHub
 from gql.engine.protection import discard_held, release_held
 from gql.engine.quarantine import count_failure, end_quarantine
@@ -345,7 +350,17 @@ class SyncEngine:
             session.add(run)
             await session.commit()
         self.hub.publish(run)
+        return self._context(run, rule, connection)
+
+    def _context(self, run: SyncRun, rule: Rule, connection: ProvisioningConnection) -> RunContext:
         connector = open_connector(self.registry, connection, self.settings.request_timeout)
+        queue = self.queue
+        fan_out = None
+        if queue is not None:
+
+            async def fan_out(helpers: int) -> None:
+                await queue.defer_helpers(run, helpers)
+
         return RunContext(
             db=self.db,
             hub=self.hub,
@@ -359,7 +374,35 @@ class SyncEngine:
             observer=self.observer,
             preview=run.kind == RunKind.PREVIEW.value,
             release=run.kind == RunKind.RELEASE.value,
+            fan_out=fan_out,
+            chunk_size=self.settings.resync_chunk_size,
+            lease_seconds=self.settings.worker_stalled_seconds,
         )
+
+    async def help(self, run_id: int) -> None:
+        """Push chunks of a split full resync that another worker runs (queue mode)."""
+        async with self.db.session() as session:
+            run = await session.get(SyncRun, run_id)
+            rule = await session.get(Rule, run.rule_id) if run is not None else None
+            connection = (
+                await session.get(ProvisioningConnection, rule.connection_id) if rule else None
+            )
+        if run is None or run.status != "RUNNING" or rule is None or connection is None:
+            return  # ended (or deleted) before this helper started: nothing to do
+        bind_run(run.rule_id, run.id)
+        try:
+            ctx = self._context(run, rule, connection)
+        except RunFailure as exc:
+            log.warning("cannot help run %s: %s", run.id, exc)
+            return
+        ctx.shared = True
+        try:
+            await help_outbound(ctx)
+        finally:
+            try:
+                await asyncio.wait_for(ctx.connector.aclose(), 5)
+            except Exception:
+                log.warning("connector of rule %s did not close cleanly", run.rule_id)
 
     async def _dispatch(
         self, ctx: RunContext, kind: RunKind, users: Mapping[int, Collection[str]], groups: set[int]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import replace
 
 from sqlalchemy import func
@@ -20,14 +20,22 @@ from connectors import (
     ReconcileRequest,
     Removal,
 )
+from gql.engine.chunks import Checkpoint, help_run, plan, run_split
 from gql.engine.context import RunContext
 from gql.engine.mapping import canonical_attributes, display_name_of
 from gql.engine.protection import guard_removals, mark_applied, released_removals
 from gql.engine.recorder import load_states
 from gql.engine.scope import Predicate, compile_scope
-from gql.store.models import DirectoryGroup, DirectoryUser, EntitySyncState, GroupMembership
+from gql.store.models import (
+    DirectoryGroup,
+    DirectoryUser,
+    EntitySyncState,
+    GroupMembership,
+    RunChunk,
+)
 
 Names = dict[tuple[EntityKind, str], str]
+Pusher = Callable[[list[DirectoryUser], Checkpoint | None], Awaitable[list[str]]]
 
 
 def _complete(
@@ -47,7 +55,11 @@ def _complete(
 
 
 async def reconcile_batch(
-    ctx: RunContext, request: ReconcileRequest, names: Names, processed: int
+    ctx: RunContext,
+    request: ReconcileRequest,
+    names: Names,
+    processed: int,
+    also: Checkpoint | None = None,
 ) -> list[EntityOutcome]:
     asked = [(EntityKind.USER, u.key) for u in request.users]
     asked += [(EntityKind.GROUP, g.key) for g in request.groups]
@@ -65,7 +77,7 @@ async def reconcile_batch(
         for r in request.removals
         if r.action is DeprovisionAction.NOTHING
     ]
-    await ctx.record(outcomes, names, processed)
+    await ctx.record(outcomes, names, processed, also)
     return outcomes
 
 
@@ -225,36 +237,71 @@ async def _users_in_scope_up_to(ctx: RunContext, scope: Predicate, last_id: int)
     return keys
 
 
+def _pusher(ctx: RunContext, scope: Predicate) -> Pusher:
+    """Pushes a batch of users (with a chunk's checkpoint); returns the keys in scope."""
+
+    async def push(users: list[DirectoryUser], also: Checkpoint | None = None) -> list[str]:
+        desired, names = await _desired_users(ctx, users, scope)
+        await reconcile_batch(ctx, ReconcileRequest(users=desired), names, len(users), also)
+        return [d.key for d in desired]
+
+    return push
+
+
+async def _split(ctx: RunContext, user_total: int) -> bool:
+    """Whether this resync is split into chunks across workers (see :mod:`gql.engine.chunks`)."""
+    if ctx.preview or ctx.fan_out is None or ctx.chunk_size <= 0:
+        return False
+    if ctx.run.checkpoint.get("last_user_id"):
+        return False  # begun unsplit before its worker died: it resumes unsplit
+    async with ctx.db.session() as session:
+        planned = await session.scalar(
+            select(func.count()).select_from(RunChunk).where(RunChunk.run_id == ctx.run.id)
+        )
+    return bool(planned) or user_total > ctx.chunk_size
+
+
 async def full_outbound(ctx: RunContext) -> None:
     """Push every directory user in scope and the rule's groups; deprovision who left scope.
 
     Users go in batches by id; each batch's outcomes and the run's checkpoint (the last user
     id done) commit together, so a run that a dead worker left resumes after the last batch
-    it recorded, and no outcome is recorded twice.
+    it recorded, and no outcome is recorded twice. In the queue mode a large resync is split
+    into chunks that several workers push at once, each with its own checkpoint.
     """
     scope = compile_scope(ctx.rule.user_filter)
     async with ctx.db.session() as session:
         user_total = await session.scalar(select(func.count()).select_from(DirectoryUser)) or 0
-    await ctx.progress(total=user_total + len(ctx.rule.group_ids))
-    last_id = 0 if ctx.preview else int(ctx.run.checkpoint.get("last_user_id", 0))
-    in_scope = await _users_in_scope_up_to(ctx, scope, last_id) if last_id else set()
-    while True:
-        async with ctx.db.session() as session:
-            users = list(
-                await session.scalars(
-                    select(DirectoryUser)
-                    .where(DirectoryUser.id > last_id)  # type: ignore[operator]
-                    .order_by(DirectoryUser.id)  # type: ignore[arg-type]
-                    .limit(ctx.batch_size)
+    total = user_total + len(ctx.rule.group_ids)
+    push = _pusher(ctx, scope)
+    if await _split(ctx, user_total):
+        ctx.shared = True  # other workers add to the run's progress from now on
+        try:
+            await ctx.progress(total=total)
+            last_id = await run_split(ctx, await plan(ctx), push)
+        finally:
+            await ctx.reload_progress()
+            ctx.shared = False
+        in_scope = await _users_in_scope_up_to(ctx, scope, last_id)
+    else:
+        await ctx.progress(total=total)
+        last_id = 0 if ctx.preview else int(ctx.run.checkpoint.get("last_user_id", 0))
+        in_scope = await _users_in_scope_up_to(ctx, scope, last_id) if last_id else set()
+        while True:
+            async with ctx.db.session() as session:
+                users = list(
+                    await session.scalars(
+                        select(DirectoryUser)
+                        .where(DirectoryUser.id > last_id)  # type: ignore[operator]
+                        .order_by(DirectoryUser.id)  # type: ignore[arg-type]
+                        .limit(ctx.batch_size)
+                    )
                 )
-            )
-        if not users:
-            break
-        last_id = users[-1].id or 0
-        desired, names = await _desired_users(ctx, users, scope)
-        in_scope.update(d.key for d in desired)
-        ctx.run.checkpoint = {"last_user_id": last_id}  # commits with the batch's outcomes
-        await reconcile_batch(ctx, ReconcileRequest(users=desired), names, len(users))
+            if not users:
+                break
+            last_id = users[-1].id or 0
+            ctx.run.checkpoint = {"last_user_id": last_id}  # commits with the batch's outcomes
+            in_scope.update(await push(users, None))
     removals, names = await _stale_removals(ctx, EntityKind.USER, in_scope)
     if removals:
         await ctx.progress(total=(ctx.run.total or 0) + len(removals))
@@ -263,6 +310,11 @@ async def full_outbound(ctx: RunContext) -> None:
             chunk = removals[start : start + ctx.batch_size]
             await reconcile_batch(ctx, ReconcileRequest(removals=chunk), names, len(chunk))
     await _sync_groups(ctx, in_scope)
+
+
+async def help_outbound(ctx: RunContext) -> None:
+    """A helper job of a split full resync: push the chunks no worker holds."""
+    await help_run(ctx, _pusher(ctx, compile_scope(ctx.rule.user_filter)))
 
 
 async def incremental_outbound(

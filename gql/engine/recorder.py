@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import delete, insert, update
 from sqlalchemy import select as select_columns
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -79,15 +81,26 @@ class _Tally:
             self.delta[(kind, "write_back_failures")] += 1 if is_failed else -1
 
     async def apply(self, session: AsyncSession, rule_id: int) -> None:
+        """Add the deltas in the database (``col = col + n``): workers pushing chunks of one
+        run at once record into the same tallies, and none may overwrite another's."""
         kinds = {kind for (kind, _column), value in self.delta.items() if value}
+        table = table_of(RuleCounts)
+        dialect = session.get_bind().dialect.name
+        upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         for kind in sorted(kinds):
-            counts = await session.get(RuleCounts, (rule_id, kind))
-            if counts is None:
-                counts = RuleCounts(rule_id=rule_id, kind=kind)
-                session.add(counts)
-            for (delta_kind, column), value in self.delta.items():
-                if delta_kind == kind and value:
-                    setattr(counts, column, getattr(counts, column) + value)
+            await session.execute(
+                upsert(table).values(rule_id=rule_id, kind=kind).on_conflict_do_nothing()
+            )
+            changes = {
+                column: table.c[column] + value
+                for (delta_kind, column), value in self.delta.items()
+                if delta_kind == kind and value
+            }
+            await session.execute(
+                update(table)
+                .where(table.c.rule_id == rule_id, table.c.kind == kind)
+                .values(changes)
+            )
 
 
 _STATE_COLUMNS: tuple[Any, ...] = (

@@ -26,6 +26,8 @@ class Runtime(Protocol):
 
     async def poll_due(self) -> None: ...
 
+    async def help(self, run_id: int) -> None: ...
+
 
 def conninfo(database_url: str) -> str:
     """The libpq connection string of a SQLAlchemy PostgreSQL URL."""
@@ -54,6 +56,11 @@ class JobQueue:
                 run_id, {int(k): v for k, v in users.items()}, set(groups)
             )
 
+        @self.app.task(name="provisync.help_run", queue="sync")
+        async def help_run(run_id: int) -> None:
+            """Push free chunks of a split full resync (no rule lock: it runs beside it)."""
+            await self._runtime().help(run_id)
+
         @self.app.periodic(cron="* * * * *", periodic_id="poll")
         @self.app.task(name="provisync.poll_due", queue="sync", queueing_lock="poll_due")
         async def poll_due(timestamp: int) -> None:
@@ -61,6 +68,7 @@ class JobQueue:
             await self._runtime().poll_due()
 
         self._execute_run: Any = execute_run
+        self._help_run: Any = help_run
 
     def _runtime(self) -> Runtime:
         if self.runtime is None:
@@ -83,6 +91,11 @@ class JobQueue:
         except AlreadyEnqueued:
             return False
         return True
+
+    async def defer_helpers(self, run: SyncRun, helpers: int) -> None:
+        """Ask up to ``helpers`` workers to push chunks of a split run beside its own worker."""
+        for _ in range(helpers):
+            await self._help_run.defer_async(run_id=run.id)
 
     async def install_schema(self) -> bool:
         """Create procrastinate's tables when missing. :return: whether it created them."""

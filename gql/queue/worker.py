@@ -37,6 +37,9 @@ class WorkerRuntime:
     async def poll_due(self) -> None:
         await self.services.engine.poll_due()
 
+    async def help(self, run_id: int) -> None:
+        await self.services.engine.help(run_id)
+
 
 async def recover_stalled(queue: JobQueue, settings: Settings) -> None:
     """Put back the jobs of workers whose heartbeat stopped (killed, frozen, cut off)."""

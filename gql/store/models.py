@@ -173,6 +173,27 @@ class SyncRun(SQLModel, table=True):
     finished_at: datetime | None = _ts(default=None)
 
 
+class RunChunk(SQLModel, table=True):
+    """A range of directory users of a split full resync (see :mod:`gql.engine.chunks`)."""
+
+    __tablename__ = "run_chunk"
+    __table_args__ = (UniqueConstraint("run_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="sync_run.id", ondelete="CASCADE")
+    position: int
+    after_user_id: int
+    """The chunk holds the users with ``after_user_id < id <= last_user_id``."""
+    last_user_id: int
+    done_through: int
+    """Checkpoint: the users up to this id are pushed and recorded."""
+    status: str = Field(default="TODO", max_length=8)
+    """TODO, RUNNING (claimed by ``owner`` until ``lease_until``), DONE or FAILED."""
+    owner: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = _ts(default=None)
+    error: str | None = None
+
+
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (

@@ -69,12 +69,24 @@ class SlowTarget:
         self.app = build_scim_target_app()
         self.delay = delay
         self.methods: Counter[str] = Counter()
+        """Requests by method, counted as they arrive (a killed client's included)."""
+        self.answers: Counter[tuple[str, int]] = Counter()
+        """Responses by method and status: ("POST", 201) counts accounts created."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            self.methods[scope["method"]] += 1
-            await asyncio.sleep(self.delay)
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        self.methods[method] += 1
+        await asyncio.sleep(self.delay)
+
+        async def answer(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                self.answers[(method, message["status"])] += 1
+            await send(message)
+
+        await self.app(scope, receive, answer)
 
 
 @pytest.fixture
@@ -104,9 +116,9 @@ class Workers:
         self.logs = logs
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
+    def start(self, concurrency: int = 2, **settings: str) -> subprocess.Popen[bytes]:
         index = len(self.processes)
-        env = clean_env(PROVISYNC_DATABASE_URL=self.database_url, **WORKER_SETTINGS)
+        env = clean_env(PROVISYNC_DATABASE_URL=self.database_url, **WORKER_SETTINGS, **settings)
         log = (self.logs / f"worker{index}.log").open("wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "gql.cli", "worker", "--concurrency", str(concurrency)],

@@ -162,7 +162,7 @@ def test_a_worker_killed_mid_resync_is_replaced_and_nothing_is_done_twice(
 
         names = target_user_names(base)
         assert len(names) == users and len(set(names)) == users
-        assert target.methods["POST"] == users  # no account was created twice
+        assert target.answers[("POST", 201)] == users  # no account was created twice
         view = api(
             "query($id: ID!) { rule(id: $id) { summary { users { impacted success failed } } } }",
             {"id": rule_id},
