@@ -80,7 +80,7 @@ def gql(base: str, query: str, variables: dict[str, Any] | None = None) -> dict[
     return body["data"]  # type: ignore[no-any-return]
 
 
-def one_round(users: int, workers: int) -> dict[str, float]:
+def one_round(users: int, workers: int, chunk_size: int) -> dict[str, Any]:
     name = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(SERVER, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -90,6 +90,7 @@ def one_round(users: int, workers: int) -> dict[str, float]:
         "PROVISYNC_DATABASE_URL": url,
         "PROVISYNC_EXECUTION": "queue",
         "PROVISYNC_SECRET_KEY": KEY,
+        "PROVISYNC_RESYNC_CHUNK_SIZE": str(chunk_size),
     }
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -169,14 +170,6 @@ def one_round(users: int, workers: int) -> dict[str, float]:
                 }
             },
         )["createRule"]["id"]
-        run = gql(
-            base,
-            "query($id: ID!) { rule(id: $id) { runs(first: 1) { edges { node { id } } } } }",
-            {"id": rule},
-        )["rule"]["runs"]["edges"][0]["node"]["id"]
-        pg_before = cpu_seconds(postgres_pids())
-        scim_before = cpu_seconds([scim.pid])
-        started = time.monotonic()
         pool = [
             subprocess.Popen(
                 [sys.executable, "-m", "gql.cli", "worker"],
@@ -218,8 +211,14 @@ def one_round(users: int, workers: int) -> dict[str, float]:
             time.sleep(0.2)
         seconds = time.monotonic() - started
         assert node["status"] == "SUCCEEDED", node
+        with psycopg.connect(url.replace("+psycopg", "")) as conn:
+            chunks, pushers = conn.execute(
+                "SELECT count(*), count(DISTINCT split_part(owner, ':', 2)) FROM run_chunk"
+            ).fetchone()
         return {
             "seconds": seconds,
+            "chunks": chunks,
+            "worker_processes_that_pushed_chunks": pushers,
             "cpu_scim_server": cpu_seconds([scim.pid]) - scim_before,
             "cpu_workers": cpu_seconds([p.pid for p in pool]) - workers_before,
             "cpu_postgres": cpu_seconds(postgres_pids()) - pg_before,
@@ -239,16 +238,23 @@ def one_round(users: int, workers: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="2,000 users instead of 20,000")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        help="users per chunk of the split resync (default: the setting's, 2000; --quick: 200)",
+    )
     args = parser.parse_args()
     users = 2_000 if args.quick else 20_000
+    chunk_size = args.chunk_size or (200 if args.quick else 2000)
     rounds = {}
     for workers in (1, 2, 4):
-        rounds[workers] = one_round(users, workers)
+        rounds[workers] = one_round(users, workers, chunk_size)
         figures = rounds[workers]
         print(
             f"{workers} worker(s): {figures['seconds']:.1f} s; CPU s: scim2-server "
             f"{figures['cpu_scim_server']:.1f}, workers {figures['cpu_workers']:.1f}, "
-            f"postgres {figures['cpu_postgres']:.1f}"
+            f"postgres {figures['cpu_postgres']:.1f}; {figures['chunks']} chunks, pushed by "
+            f"{figures['worker_processes_that_pushed_chunks']} worker process(es)"
         )
     one = rounds[1]["seconds"]
     print(
@@ -258,6 +264,10 @@ def main() -> None:
                 "seconds_by_workers": {w: round(r["seconds"], 2) for w, r in rounds.items()},
                 "speedup_2": round(one / rounds[2]["seconds"], 2),
                 "speedup_4": round(one / rounds[4]["seconds"], 2),
+                "chunks": rounds[1]["chunks"],
+                "pushing_processes_by_workers": {
+                    w: r["worker_processes_that_pushed_chunks"] for w, r in rounds.items()
+                },
                 "cpu_seconds_by_workers": {
                     w: {k: round(v, 1) for k, v in r.items() if k.startswith("cpu")}
                     for w, r in rounds.items()
