@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,18 +18,15 @@ from datetime import date, datetime
 from lxml import etree
 
 from connectors import EntityOutcome, ReadPage, TargetUnreachable, UserRecord
+from connectors.workday.page_fields import extract_workers, fields_from
 from connectors.workday.settings import WorkdaySettings
 from connectors.workday.soap import SoapClient, SoapFault, parse_body, request_element, sub
-from connectors.workday.workers import (
-    MalformedWorker,
-    _p,
-    worker_failure,
-    worker_to_record,
-)
+from connectors.workday.workers import MalformedWorker, _p, failure_of, record_of
 
+REQUESTS_AHEAD = 2
+"""Get_Workers requests a read keeps in flight beyond the page being handed over."""
 _RESULTS = _p("Response_Results")
 _FILTER = _p("Response_Filter")
-_WORKERS = _p("Response_Data/Worker")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,33 +112,41 @@ class WorkerReader:
 
     async def _pass(self, first: Page, as_of: str, criteria: Criteria | None,
                     ) -> AsyncIterator[Page]:
-        """``first`` and then the other pages of one read, one request ahead."""
-        pending: asyncio.Task[bytes] | None = None
+        """``first`` and then the other pages of one read, requests kept ahead.
+
+        With one request at a time the tenant sat idle while a page crossed the wire and
+        was parsed; with :data:`REQUESTS_AHEAD` in flight it always has the next one to
+        serve (the pages of a read are pinned to one ``As_Of_Entry_DateTime``).
+        """
+        pending: deque[asyncio.Task[bytes]] = deque()
+        requested = 1
         try:
             current = first
-            for number in range(1, first.pages + 1):
-                if number < first.pages:
-                    pending = asyncio.create_task(self._fetch(number + 1, as_of, criteria))
+            while True:
+                while requested < first.pages and len(pending) < REQUESTS_AHEAD:
+                    requested += 1
+                    pending.append(asyncio.create_task(self._fetch(requested, as_of, criteria)))
                 yield current
-                if pending is None:
+                if not pending:
                     break
-                current = await asyncio.to_thread(parse_page, await pending)
-                pending = None
+                current = await asyncio.to_thread(parse_page, await pending.popleft())
         finally:
-            if pending is not None:
-                pending.cancel()
+            for task in pending:
+                task.cancel()
+            for task in pending:
                 with contextlib.suppress(BaseException):
-                    await pending
+                    await task
 
-    def _records(self, page: Page, number: int, seen: set[str] | None,
+    def _records(self, page: Page, workers: etree._Element, number: int, seen: set[str] | None,
                  ) -> tuple[list[UserRecord], list[EntityOutcome]]:
         records: list[UserRecord] = []
         failures: list[EntityOutcome] = []
-        for index, worker in enumerate(page.response.iterfind(_WORKERS), 1):
+        for index, fields in enumerate(fields_from(workers), 1):
             try:
-                record = worker_to_record(worker, page.effective_day)
+                record = record_of(fields, page.effective_day)
             except MalformedWorker as exc:
-                failures.append(worker_failure(worker, f"page {number} worker {index}", str(exc)))
+                position = f"page {number} worker {index}"
+                failures.append(failure_of(fields.key, position, str(exc)))
                 continue
             if seen is not None:
                 if record.key in seen:
@@ -172,8 +178,11 @@ class WorkerReader:
                 number += 1
                 if buffered is not None:
                     yield buffered
-                # mapping is CPU work: off the loop, so the next page's request goes out now
-                records, failures = await asyncio.to_thread(self._records, page, number, seen)
+                # The page's XPath work runs in C without the GIL, off the loop; what is left
+                # (a few µs of Python per worker) runs here: done in a thread, it would hold
+                # the GIL in bursts that the loop and the database thread wait out.
+                workers = await asyncio.to_thread(extract_workers, page.response)
+                records, failures = self._records(page, workers, number, seen)
                 buffered = ReadPage(records=records, failures=failures, total=total)
         assert buffered is not None
         yield ReadPage(records=buffered.records, failures=buffered.failures, total=total,

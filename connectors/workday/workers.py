@@ -137,6 +137,71 @@ def _date(value: str | None, what: str) -> date | None:
         raise MalformedWorker(f"{what} {value!r} is not a date") from None
 
 
+@dataclass(frozen=True, slots=True)
+class WorkerFields:
+    """The values a worker's record is made of, as read from its ``wd:Worker`` element.
+
+    Texts are stripped, ``None`` when missing or blank. An id is the last of its type in its
+    reference, stripped, ``None`` when the reference has none of that type. Read one worker
+    with :func:`fields_of`, or a whole page at once with
+    :func:`connectors.workday.page_fields.page_fields`: both give the same values.
+    """
+
+    wid: str | None
+    employee_id: str | None
+    has_data: bool
+    user_name: str | None
+    user_id: str | None
+    legal_first: str | None
+    legal_last: str | None
+    preferred_first: str | None
+    preferred_last: str | None
+    hire: str | None
+    terminated: str | None
+    termination: str | None
+    title: str | None
+    manager_employee_id: str | None
+    email: PrimaryContact | None
+    phone: PrimaryContact | None
+    descriptor: str | None
+    worker_id: str | None
+
+    @property
+    def key(self) -> str | None:
+        """The worker's WID, or its Employee_ID when the WID is missing."""
+        return self.wid or self.employee_id or None
+
+
+def fields_of(worker: etree._Element) -> WorkerFields:
+    """The fields of one ``wd:Worker`` element (compiled XPath)."""
+    ids = _ids(worker, _REF_IDS)
+    data = _first(worker, _DATA)
+    legal = _first(data, _LEGAL) if data is not None else None
+    preferred = _first(data, _PREFERRED) if data is not None else None
+    status = _first(data, _STATUS) if data is not None else None
+    position = _first(data, _POSITION) if data is not None else None
+    return WorkerFields(
+        wid=ids.get("WID"),
+        employee_id=ids.get("Employee_ID"),
+        has_data=data is not None,
+        user_name=_text(data, _USER_NAME),
+        user_id=_text(data, _USER_ID),
+        legal_first=_text(legal, _FIRST),
+        legal_last=_text(legal, _LAST),
+        preferred_first=_text(preferred, _FIRST),
+        preferred_last=_text(preferred, _LAST),
+        hire=_text(status, _HIRE),
+        terminated=_text(status, _TERMINATED),
+        termination=_text(status, _TERMINATION),
+        title=_text(position, _TITLE),
+        manager_employee_id=_ids(position, _MANAGER_IDS).get("Employee_ID"),
+        email=primary_work_email(data),
+        phone=primary_work_phone(data),
+        descriptor=_text(worker, _DESCRIPTOR),
+        worker_id=_text(data, _WORKER_ID),
+    )
+
+
 def worker_key(worker: etree._Element) -> str | None:
     """The worker's WID, or its Employee_ID when the WID is missing."""
     ids = _ids(worker, _REF_IDS)
@@ -148,31 +213,32 @@ def worker_to_record(worker: etree._Element, today: date) -> UserRecord:
 
     :raises MalformedWorker: no WID, no account user name, an unreadable date.
     """
-    ids = _ids(worker, _REF_IDS)
-    wid = ids.get("WID")
+    return record_of(fields_of(worker), today)
+
+
+def record_of(fields: WorkerFields, today: date) -> UserRecord:
+    """Map one worker's fields as of ``today`` (the read's effective day).
+
+    :raises MalformedWorker: no WID, no account user name, an unreadable date.
+    """
+    wid = fields.wid
     if not wid:
         raise MalformedWorker("the worker has no WID in Worker_Reference")
-    data = _first(worker, _DATA)
-    if data is None:
+    if not fields.has_data:
         raise MalformedWorker("the worker has no Worker_Data")
-    user_name = _text(data, _USER_NAME) or _text(data, _USER_ID)
+    user_name = fields.user_name or fields.user_id
     if not user_name:
         raise MalformedWorker("the worker has no Workday account user name")
-    legal = _first(data, _LEGAL)
-    preferred = _first(data, _PREFERRED)
-    given = _text(preferred, _FIRST) or _text(legal, _FIRST)
-    family = _text(preferred, _LAST) or _text(legal, _LAST)
-    status = _first(data, _STATUS)
-    hire_date = _date(_text(status, _HIRE), "Hire_Date")
-    terminated = _text(status, _TERMINATED) in ("1", "true")
-    termination_date = _date(_text(status, _TERMINATION), "Termination_Date")
+    given = fields.preferred_first or fields.legal_first
+    family = fields.preferred_last or fields.legal_last
+    hire_date = _date(fields.hire, "Hire_Date")
+    terminated = fields.terminated in ("1", "true")
+    termination_date = _date(fields.termination, "Termination_Date")
     if termination_date is not None and termination_date <= today:
         terminated = True
     future_hire = hire_date is not None and hire_date > today
-    position = _first(data, _POSITION)
-    email = primary_work_email(data)
-    phone = primary_work_phone(data)
-    display = " ".join(p for p in (given, family) if p) or _text(worker, _DESCRIPTOR)
+    email, phone = fields.email, fields.phone
+    display = " ".join(p for p in (given, family) if p) or fields.descriptor
     attributes = {
         "userName": user_name,
         "givenName": given,
@@ -180,9 +246,9 @@ def worker_to_record(worker: etree._Element, today: date) -> UserRecord:
         "displayName": display,
         "email": email.value if email else None,
         "phone": phone.value if phone else None,
-        "title": _text(position, _TITLE),
-        "employeeId": ids.get("Employee_ID") or _text(data, _WORKER_ID),
-        "manager": _ids(position, _MANAGER_IDS).get("Employee_ID"),
+        "title": fields.title,
+        "employeeId": fields.employee_id or fields.worker_id,
+        "manager": fields.manager_employee_id,
         "active": not terminated and not future_hire,
     }
     return UserRecord(
@@ -194,9 +260,14 @@ def worker_to_record(worker: etree._Element, today: date) -> UserRecord:
 
 def worker_failure(worker: etree._Element, position: str, reason: str) -> EntityOutcome:
     """A FAILED outcome for a worker that could not be read."""
+    return failure_of(worker_key(worker), position, reason)
+
+
+def failure_of(key: str | None, position: str, reason: str) -> EntityOutcome:
+    """A FAILED outcome for a worker (by its key, if it has one) that could not be read."""
     return EntityOutcome(
         kind=EntityKind.USER,
-        key=worker_key(worker) or position,
+        key=key or position,
         state=EntityState.FAILED,
         reason=f"Workday worker could not be read: {reason}",
     )

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from connectors import Action, EntityKind, EntityOutcome, EntityState, WriteBackOutcome
+from gql.engine.bulk import insert_rows
 from gql.store.models import (
     AuditEvent,
     EntitySyncState,
@@ -38,6 +39,8 @@ _COLUMN = {
     EntityState.FAILED: "failed",
 }
 _CHUNK = 500
+_NO_DIFFERENCES: list[dict[str, Any]] = []
+"""Shared by the rows of a page without differences (never mutated): stored as one value."""
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -180,7 +183,9 @@ async def record_outcomes(
                 if outcome.action is not Action.NONE or row is None
                 else row.action,
                 "reason": outcome.reason,
-                "differences": [asdict(diff) for diff in outcome.differences],
+                "differences": [asdict(diff) for diff in outcome.differences]
+                if outcome.differences
+                else _NO_DIFFERENCES,
                 "target_id": outcome.target_id or (row.target_id if row else None),
             }
             if row is None:
@@ -213,11 +218,11 @@ async def record_outcomes(
             chunk = removed_ids[start : start + _CHUNK]
             await session.execute(delete(EntitySyncState).where(col(EntitySyncState.id).in_(chunk)))
     if inserts:
-        await session.execute(insert(table_of(EntitySyncState)), inserts)
+        await insert_rows(session, table_of(EntitySyncState), inserts)
     if updates:
         await session.execute(update(EntitySyncState), updates)
     if events:
-        await session.execute(insert(table_of(AuditEvent)), events)
+        await insert_rows(session, table_of(AuditEvent), events)
     await tally.apply(session, rule_id)
     return summary
 
