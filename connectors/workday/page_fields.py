@@ -21,19 +21,11 @@ _PRIMARY_WORK = (
     " and normalize-space(wd:Type_Reference/wd:ID)='WORK']]"
 )
 _LAST_ID = "(%s/wd:ID[@wd:type='%s'])[last()]"
+_ID_TEXT = "node()[1][self::text()]"
+_MANAGER = "$position/wd:Manager_as_of_last_detected_manager_change_Reference"
 _STYLESHEET = f"""\
 <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
     xmlns:wd="{BSVC}" exclude-result-prefixes="wd">
-  <xsl:template name="id">
-    <xsl:param name="name"/>
-    <xsl:param name="id"/>
-    <!-- the id's .text in lxml: the text node that opens it, if any -->
-    <xsl:for-each select="$id">
-      <xsl:attribute name="{{$name}}">
-        <xsl:value-of select="node()[1][self::text()]"/>
-      </xsl:attribute>
-    </xsl:for-each>
-  </xsl:template>
   <xsl:template match="/">
     <page>
       <xsl:for-each select="*/wd:Response_Data/wd:Worker">
@@ -54,21 +46,16 @@ _STYLESHEET = f"""\
             hd="{{$status/wd:Hire_Date}}" te="{{$status/wd:Terminated}}"
             td="{{$status/wd:Termination_Date}}" ti="{{$position/wd:Business_Title}}"
             ds="{{wd:Worker_Descriptor}}" wi="{{$data/wd:Worker_ID}}">
-          <xsl:call-template name="id">
-            <xsl:with-param name="name">wid</xsl:with-param>
-            <xsl:with-param name="id" select="{_LAST_ID % ("wd:Worker_Reference", "WID")}"/>
-          </xsl:call-template>
-          <xsl:call-template name="id">
-            <xsl:with-param name="name">eid</xsl:with-param>
-            <xsl:with-param name="id"
-                select="{_LAST_ID % ("wd:Worker_Reference", "Employee_ID")}"/>
-          </xsl:call-template>
-          <xsl:call-template name="id">
-            <xsl:with-param name="name">mid</xsl:with-param>
-            <xsl:with-param name="id" select="{_LAST_ID % (
-                "$position/wd:Manager_as_of_last_detected_manager_change_Reference",
-                "Employee_ID")}"/>
-          </xsl:call-template>
+          <!-- an id's .text in lxml: the text node that opens it, if any -->
+          <xsl:for-each select="{_LAST_ID % ("wd:Worker_Reference", "WID")}">
+            <xsl:attribute name="wid"><xsl:value-of select="{_ID_TEXT}"/></xsl:attribute>
+          </xsl:for-each>
+          <xsl:for-each select="{_LAST_ID % ("wd:Worker_Reference", "Employee_ID")}">
+            <xsl:attribute name="eid"><xsl:value-of select="{_ID_TEXT}"/></xsl:attribute>
+          </xsl:for-each>
+          <xsl:for-each select="{_LAST_ID % (_MANAGER, "Employee_ID")}">
+            <xsl:attribute name="mid"><xsl:value-of select="{_ID_TEXT}"/></xsl:attribute>
+          </xsl:for-each>
           <xsl:for-each select="($contact/wd:Email_Address_Data{_PRIMARY_WORK})[1]">
             <xsl:attribute name="ev"><xsl:value-of select="wd:Email_Address"/></xsl:attribute>
             <xsl:attribute name="er">

@@ -30,9 +30,13 @@ class _CompiledInsert:
     """Parameter order (positional paramstyles) or names (named ones)."""
     positional: bool
     processors: tuple[tuple[int, str, _Processor], ...]
+    values_group: str | None = None
+    """SQLite: the ``(?, ?, ...)`` of one row, for one INSERT of many rows."""
+    max_rows: int = 1
 
 
 # Per dialect object: processors carry its settings (the JSON serializer, for one).
+_ROWS_PER_INSERT = 1000
 _Cache = dict[tuple[str, tuple[str, ...]], _CompiledInsert | None]
 _COMPILED: weakref.WeakKeyDictionary[Dialect, _Cache] = weakref.WeakKeyDictionary()
 
@@ -50,7 +54,14 @@ def _compile(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Compi
         processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             processors.append((index, name, processor))
-    return _CompiledInsert(compiled.string, names, positional, tuple(processors))
+    sql = compiled.string
+    group = "(" + ", ".join("?" * len(names)) + ")"
+    if dialect.name == "sqlite" and dialect.paramstyle == "qmark" and sql.endswith(group):
+        version = dialect.server_version_info or (0,)
+        variables = 32766 if tuple(version) >= (3, 32) else 999
+        max_rows = max(1, min(_ROWS_PER_INSERT, variables // len(names)))
+        return _CompiledInsert(sql, names, True, tuple(processors), group, max_rows)
+    return _CompiledInsert(sql, names, positional, tuple(processors))
 
 
 def _parameters(compiled: _CompiledInsert, rows: Sequence[Row]) -> list[Any]:
@@ -76,7 +87,8 @@ def _parameters(compiled: _CompiledInsert, rows: Sequence[Row]) -> list[Any]:
 
 
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Row]) -> None:
-    """Insert ``rows`` (dicts with the same keys, column names) in one executemany.
+    """Insert ``rows`` (dicts with the same keys, column names) in one statement (SQLite)
+    or one executemany (others).
 
     Same rows as ``session.execute(insert(table), rows)``, without its per-row Python work.
     """
@@ -93,4 +105,15 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Row]) 
     if compiled is None:
         await session.execute(insert(table), list(rows))
         return
-    await connection.exec_driver_sql(compiled.sql, _parameters(compiled, rows))
+    parameters = _parameters(compiled, rows)
+    if compiled.values_group is None:
+        await connection.exec_driver_sql(compiled.sql, parameters)
+        return
+    # SQLite: one INSERT of many rows. Its executemany releases and takes back the GIL
+    # around every row, and each time waits out whatever Python the event loop is running.
+    prefix = compiled.sql[: -len(compiled.values_group)]
+    for start in range(0, len(parameters), compiled.max_rows):
+        chunk = parameters[start : start + compiled.max_rows]
+        sql = prefix + ", ".join([compiled.values_group] * len(chunk))
+        flat = tuple(value for row in chunk for value in row)
+        await connection.exec_driver_sql(sql, flat)
