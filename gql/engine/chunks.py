@@ -19,7 +19,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import and_, exists, func, or_, update
@@ -33,7 +33,7 @@ from gql.store.models import DirectoryUser, RunChunk, SyncRun, utcnow
 
 log = logging.getLogger("provisync.engine")
 Checkpoint = Callable[[AsyncSession], Awaitable[None]]
-Batch = Callable[[list[DirectoryUser], Checkpoint], Awaitable[object]]
+Batch = Callable[[RunContext, list[DirectoryUser], Checkpoint], Awaitable[object]]
 """Pushes one batch of users, writing the chunk's checkpoint in the same transaction."""
 WAIT_SECONDS = 0.5
 """How often the run's own worker looks whether the other chunks are done."""
@@ -49,6 +49,8 @@ class Claim:
     last_user_id: int
     done_through: int
     owner: str
+    taken_over: bool
+    """Its worker died: it may have written to the target what it did not record."""
 
 
 def participant() -> str:
@@ -105,41 +107,47 @@ async def plan(ctx: RunContext) -> int:
 async def _claim(ctx: RunContext, owner: str) -> Claim | None:
     """Take the first chunk nobody holds (new, or its lease ran out) while the run runs."""
     now = utcnow()
-    free = aliased(RunChunk)
     failed = aliased(RunChunk)
-    candidate = (
-        select(free.id)
-        .where(
-            col(free.run_id) == ctx.run.id,
-            or_(
-                col(free.status) == "TODO",
-                and_(col(free.status) == "RUNNING", col(free.lease_until) < now),
-            ),
-            exists().where(col(SyncRun.id) == ctx.run.id, col(SyncRun.status) == "RUNNING"),
-            ~exists().where(col(failed.run_id) == ctx.run.id, col(failed.status) == "FAILED"),
-        )
-        .order_by(col(free.position))
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
     async with ctx.db.session() as session:
         row = (
             await session.execute(
-                update(RunChunk)
-                .where(col(RunChunk.id) == candidate)
-                .values(
-                    status="RUNNING",
-                    owner=owner,
-                    lease_until=now + timedelta(seconds=ctx.lease_seconds),
+                select(RunChunk.id, RunChunk.status, RunChunk.last_user_id, RunChunk.done_through)
+                .where(
+                    col(RunChunk.run_id) == ctx.run.id,
+                    or_(
+                        col(RunChunk.status) == "TODO",
+                        and_(col(RunChunk.status) == "RUNNING", col(RunChunk.lease_until) < now),
+                    ),
+                    exists().where(col(SyncRun.id) == ctx.run.id, col(SyncRun.status) == "RUNNING"),
+                    ~exists().where(
+                        col(failed.run_id) == ctx.run.id, col(failed.status) == "FAILED"
+                    ),
                 )
-                .returning(col(RunChunk.id), col(RunChunk.last_user_id), col(RunChunk.done_through))
+                .order_by(col(RunChunk.position))
+                .limit(1)
+                .with_for_update(skip_locked=True)
             )
         ).first()
+        if row is None:
+            return None
+        chunk_id, status, last_user_id, done_through = row
+        await session.execute(
+            update(RunChunk)
+            .where(col(RunChunk.id) == chunk_id)
+            .values(
+                status="RUNNING",
+                owner=owner,
+                lease_until=now + timedelta(seconds=ctx.lease_seconds),
+            )
+        )
         await session.commit()
-    if row is None:
-        return None
-    return Claim(id=row[0] or 0, last_user_id=row[1], done_through=row[2], owner=owner)
+    return Claim(
+        id=chunk_id or 0,
+        last_user_id=last_user_id,
+        done_through=done_through,
+        owner=owner,
+        taken_over=status == "RUNNING",
+    )
 
 
 async def _update_own(session: AsyncSession, claim: Claim, **values: object) -> None:
@@ -196,7 +204,7 @@ async def _work(ctx: RunContext, claim: Claim, push: Batch) -> None:
                     lease_until=utcnow() + timedelta(seconds=ctx.lease_seconds),
                 )
 
-            await push(users, checkpoint)
+            await push(ctx, users, checkpoint)
             if keeper.done():
                 keeper.result()  # the lease was lost: stop here (raises ChunkLost)
         async with ctx.db.session() as session:
@@ -224,8 +232,18 @@ async def take_part(ctx: RunContext, push: Batch) -> int:
     owner = participant()
     pushed = 0
     while (claim := await _claim(ctx, owner)) is not None:
+        worker_ctx, fresh = ctx, None
+        if claim.taken_over:
+            log.warning(
+                "chunk %s of run %s is taken over from a stopped worker", claim.id, ctx.run.id
+            )
+        if claim.taken_over and ctx.reopen is not None:
+            # What this connector read of the target (a cached listing, say) may predate the
+            # dead worker's writes: a new one reads the target afresh.
+            fresh = ctx.reopen()
+            worker_ctx = replace(ctx, connector=fresh)
         try:
-            await _work(ctx, claim, push)
+            await _work(worker_ctx, claim, push)
         except ChunkLost as exc:
             log.warning("%s", exc)
             continue
@@ -235,6 +253,10 @@ async def take_part(ctx: RunContext, push: Batch) -> int:
         except Exception as exc:
             await _fail(ctx, claim, f"internal error: {type(exc).__name__}")
             raise
+        finally:
+            if fresh is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(fresh.aclose(), 5)
         pushed += 1
     return pushed
 

@@ -105,6 +105,10 @@ class RunContext:
     """Users per chunk when a full resync is split across workers (0: never split)."""
     lease_seconds: float = 30.0
     """How long a claimed chunk stays its worker's without a sign of life."""
+    reopen: Callable[[], Connector[Any]] | None = None
+    """A new connector of the same connection: a chunk taken over from a dead worker is
+    pushed with one, as what this connector read of the target may predate that worker's
+    writes."""
 
     @property
     def rule_id(self) -> int:

@@ -12,13 +12,14 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
 from connectors import (
     Capability,
+    Connector,
     ConnectorRegistry,
     Direction,
     RunFailure,
@@ -353,7 +354,10 @@ class SyncEngine:
         return self._context(run, rule, connection)
 
     def _context(self, run: SyncRun, rule: Rule, connection: ProvisioningConnection) -> RunContext:
-        connector = open_connector(self.registry, connection, self.settings.request_timeout)
+        def reopen() -> Connector[Any]:
+            return open_connector(self.registry, connection, self.settings.request_timeout)
+
+        connector = reopen()
         queue = self.queue
         fan_out = None
         if queue is not None:
@@ -377,6 +381,7 @@ class SyncEngine:
             fan_out=fan_out,
             chunk_size=self.settings.resync_chunk_size,
             lease_seconds=self.settings.worker_stalled_seconds,
+            reopen=reopen,
         )
 
     async def help(self, run_id: int) -> None:

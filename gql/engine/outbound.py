@@ -35,7 +35,7 @@ from gql.store.models import (
 )
 
 Names = dict[tuple[EntityKind, str], str]
-Pusher = Callable[[list[DirectoryUser], Checkpoint | None], Awaitable[list[str]]]
+Pusher = Callable[[RunContext, list[DirectoryUser], Checkpoint | None], Awaitable[list[str]]]
 
 
 def _complete(
@@ -237,10 +237,12 @@ async def _users_in_scope_up_to(ctx: RunContext, scope: Predicate, last_id: int)
     return keys
 
 
-def _pusher(ctx: RunContext, scope: Predicate) -> Pusher:
+def _pusher(scope: Predicate) -> Pusher:
     """Pushes a batch of users (with a chunk's checkpoint); returns the keys in scope."""
 
-    async def push(users: list[DirectoryUser], also: Checkpoint | None = None) -> list[str]:
+    async def push(
+        ctx: RunContext, users: list[DirectoryUser], also: Checkpoint | None = None
+    ) -> list[str]:
         desired, names = await _desired_users(ctx, users, scope)
         await reconcile_batch(ctx, ReconcileRequest(users=desired), names, len(users), also)
         return [d.key for d in desired]
@@ -273,7 +275,7 @@ async def full_outbound(ctx: RunContext) -> None:
     async with ctx.db.session() as session:
         user_total = await session.scalar(select(func.count()).select_from(DirectoryUser)) or 0
     total = user_total + len(ctx.rule.group_ids)
-    push = _pusher(ctx, scope)
+    push = _pusher(scope)
     if await _split(ctx, user_total):
         ctx.shared = True  # other workers add to the run's progress from now on
         try:
@@ -301,7 +303,7 @@ async def full_outbound(ctx: RunContext) -> None:
                 break
             last_id = users[-1].id or 0
             ctx.run.checkpoint = {"last_user_id": last_id}  # commits with the batch's outcomes
-            in_scope.update(await push(users, None))
+            in_scope.update(await push(ctx, users, None))
     removals, names = await _stale_removals(ctx, EntityKind.USER, in_scope)
     if removals:
         await ctx.progress(total=(ctx.run.total or 0) + len(removals))
@@ -314,7 +316,7 @@ async def full_outbound(ctx: RunContext) -> None:
 
 async def help_outbound(ctx: RunContext) -> None:
     """A helper job of a split full resync: push the chunks no worker holds."""
-    await help_run(ctx, _pusher(ctx, compile_scope(ctx.rule.user_filter)))
+    await help_run(ctx, _pusher(compile_scope(ctx.rule.user_filter)))
 
 
 async def incremental_outbound(

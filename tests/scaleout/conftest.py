@@ -118,7 +118,7 @@ class Workers:
 
     def start(self, concurrency: int = 2, **settings: str) -> subprocess.Popen[bytes]:
         index = len(self.processes)
-        env = clean_env(PROVISYNC_DATABASE_URL=self.database_url, **WORKER_SETTINGS, **settings)
+        env = clean_env(PROVISYNC_DATABASE_URL=self.database_url, **{**WORKER_SETTINGS, **settings})
         log = (self.logs / f"worker{index}.log").open("wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "gql.cli", "worker", "--concurrency", str(concurrency)],

@@ -98,3 +98,43 @@ def test_the_worker_of_a_split_resync_killed_midway_is_replaced(
         check_one_run_of_every_user(api, pg_url, base, target)
         assert chunk_owner_pids(pg_url) <= {first.pid, second.pid}
         assert isinstance(doomed, subprocess.Popen)
+
+
+def test_a_helper_killed_midway_leaves_its_chunk_to_a_worker_that_reads_the_target_afresh(
+    pg_url: str, slow_scim: tuple[str, SlowTarget], workers: Workers
+) -> None:
+    """Batches of 100 make the SCIM connector list the target once and reuse that listing;
+    the chunk of a dead helper may hold accounts it created after the survivor's listing."""
+    base, target = slow_scim
+    users = 400
+    settings = {"PROVISYNC_RESYNC_CHUNK_SIZE": "100", "PROVISYNC_BATCH_SIZE": "100"}
+    with running_api(pg_url, execution="queue") as api:
+        rule_id = scim_rule(api, base, users)
+        run_id = first_run(api, rule_id)["id"]
+        pool = [workers.start(**settings), workers.start(**settings)]
+        deadline = time.monotonic() + 60
+        while not any("split into 4 chunks" in workers.log(i) for i in (0, 1)):
+            assert time.monotonic() < deadline, "no worker took the run"
+            time.sleep(0.02)
+        runs = 0 if "split into" in workers.log(0) else 1
+        helps = 1 - runs
+        while "Starting job provisync.help_run" not in workers.log(helps) or (
+            target.answers[("POST", 201)] < 150
+        ):
+            assert time.monotonic() < deadline, "the helper made no progress"
+            time.sleep(0.02)
+        pool[helps].send_signal(signal.SIGKILL)  # mid-batch: accounts created, not recorded
+        pool[helps].wait()
+
+        done = wait_run(api, run_id)
+        assert done["status"] == "SUCCEEDED", (done, workers.log(runs))
+        assert "taken over from a stopped worker" in workers.log(runs)
+        assert pool[runs].poll() is None
+        names = target_user_names(base)
+        assert len(names) == users and len(set(names)) == users
+        assert target.answers[("POST", 201)] == users
+        view = api(
+            "query($id: ID!) { rule(id: $id) { summary { users { impacted success failed } } } }",
+            {"id": rule_id},
+        )["rule"]["summary"]["users"]
+        assert view == {"impacted": users, "success": users, "failed": 0}, view
