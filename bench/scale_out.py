@@ -4,8 +4,12 @@ For each worker count: a fresh PostgreSQL database (``provisync db upgrade``), 2
 users (``--quick``: 2,000), a fresh scim2-server in its own process, one API replica in queue
 mode (uvicorn) that creates the rule, then the workers; the time is from the workers' start to
 the run's end. Where the time goes: the CPU seconds of the SCIM server, of the workers and of
-PostgreSQL's backends over the run, read from /proc. Last line: JSON with seconds_by_workers,
-speedup_2 and speedup_4 (relative to one worker) and the CPU split.
+PostgreSQL's backends over the run, read from /proc, and the SCIM requests by kind. The resyncs
+are split into chunks (``--chunk-size``, 2000), and one more round, one worker with the resync
+not split (the default setting), is the baseline. ``--target-delay`` makes the target answer
+each request after a delay, as a SaaS across a network would. Last line: JSON with
+seconds_by_workers, speedup_2 and speedup_4 (relative to one worker, split), the unsplit
+baseline, and the CPU split.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ def gql(base: str, query: str, variables: dict[str, Any] | None = None) -> dict[
     return body["data"]  # type: ignore[no-any-return]
 
 
-def one_round(users: int, workers: int, chunk_size: int) -> dict[str, Any]:
+def one_round(users: int, workers: int, chunk_size: int, delay: float) -> dict[str, Any]:
     name = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(SERVER, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -116,7 +120,9 @@ def one_round(users: int, workers: int, chunk_size: int) -> dict[str, Any]:
                 "-m",
                 "uvicorn",
                 "--factory",
-                "gql.demo.scim_target:build_scim_target_app",
+                "--app-dir",
+                "bench",
+                "scim_bench_target:build",
                 "--port",
                 str(scim_port),
                 "--log-level",
@@ -124,6 +130,7 @@ def one_round(users: int, workers: int, chunk_size: int) -> dict[str, Any]:
                 "--no-access-log",
             ],
             cwd=ROOT,
+            env={**os.environ, "BENCH_TARGET_DELAY": str(delay)},
         )
         processes.append(scim)
         api = subprocess.Popen(
@@ -211,6 +218,7 @@ def one_round(users: int, workers: int, chunk_size: int) -> dict[str, Any]:
             time.sleep(0.2)
         seconds = time.monotonic() - started
         assert node["status"] == "SUCCEEDED", node
+        requests = httpx.get(f"http://127.0.0.1:{scim_port}/bench/requests").json()
         with psycopg.connect(url.replace("+psycopg", "")) as conn:
             chunks, pushers = conn.execute(
                 "SELECT count(*), count(DISTINCT split_part(owner, ':', 2)) FROM run_chunk"
@@ -219,6 +227,7 @@ def one_round(users: int, workers: int, chunk_size: int) -> dict[str, Any]:
             "seconds": seconds,
             "chunks": chunks,
             "worker_processes_that_pushed_chunks": pushers,
+            "target_requests": requests,
             "cpu_scim_server": cpu_seconds([scim.pid]) - scim_before,
             "cpu_workers": cpu_seconds([p.pid for p in pool]) - workers_before,
             "cpu_postgres": cpu_seconds(postgres_pids()) - pg_before,
@@ -235,42 +244,65 @@ def one_round(users: int, workers: int, chunk_size: int) -> dict[str, Any]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def describe(label: str, figures: dict[str, Any]) -> None:
+    print(
+        f"{label}: {figures['seconds']:.1f} s; CPU s: scim2-server "
+        f"{figures['cpu_scim_server']:.1f}, workers {figures['cpu_workers']:.1f}, "
+        f"postgres {figures['cpu_postgres']:.1f}; {figures['chunks']} chunks, pushed by "
+        f"{figures['worker_processes_that_pushed_chunks']} worker process(es)",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="2,000 users instead of 20,000")
+    parser.add_argument("--users", type=int, help="directory users (default 20,000)")
     parser.add_argument(
         "--chunk-size",
         type=int,
-        help="users per chunk of the split resync (default: the setting's, 2000; --quick: 200)",
+        help="users per chunk of the split resyncs (default 2000; --quick: 200)",
+    )
+    parser.add_argument(
+        "--target-delay",
+        type=float,
+        default=0.0,
+        help="seconds the SCIM target waits before each answer (a SaaS across a network)",
     )
     args = parser.parse_args()
-    users = 2_000 if args.quick else 20_000
+    users = args.users or (2_000 if args.quick else 20_000)
     chunk_size = args.chunk_size or (200 if args.quick else 2000)
+    # The baseline: one worker, the resync not split (the default setting).
+    unsplit = one_round(users, 1, 0, args.target_delay)
+    describe("1 worker, not split", unsplit)
     rounds = {}
     for workers in (1, 2, 4):
-        rounds[workers] = one_round(users, workers, chunk_size)
-        figures = rounds[workers]
-        print(
-            f"{workers} worker(s): {figures['seconds']:.1f} s; CPU s: scim2-server "
-            f"{figures['cpu_scim_server']:.1f}, workers {figures['cpu_workers']:.1f}, "
-            f"postgres {figures['cpu_postgres']:.1f}; {figures['chunks']} chunks, pushed by "
-            f"{figures['worker_processes_that_pushed_chunks']} worker process(es)"
-        )
+        rounds[workers] = one_round(users, workers, chunk_size, args.target_delay)
+        describe(f"{workers} worker(s), split", rounds[workers])
     one = rounds[1]["seconds"]
     print(
         json.dumps(
             {
                 "users": users,
+                "chunk_size": chunk_size,
+                "target_delay_s": args.target_delay,
+                "unsplit_1_worker_s": round(unsplit["seconds"], 2),
                 "seconds_by_workers": {w: round(r["seconds"], 2) for w, r in rounds.items()},
                 "speedup_2": round(one / rounds[2]["seconds"], 2),
                 "speedup_4": round(one / rounds[4]["seconds"], 2),
+                "split_to_unsplit_by_workers": {
+                    w: round(unsplit["seconds"] / r["seconds"], 2) for w, r in rounds.items()
+                },
                 "chunks": rounds[1]["chunks"],
                 "pushing_processes_by_workers": {
                     w: r["worker_processes_that_pushed_chunks"] for w, r in rounds.items()
                 },
                 "cpu_seconds_by_workers": {
                     w: {k: round(v, 1) for k, v in r.items() if k.startswith("cpu")}
-                    for w, r in rounds.items()
+                    for w, r in {"unsplit_1": unsplit, **rounds}.items()
+                },
+                "target_requests_by_workers": {
+                    w: r["target_requests"] for w, r in {"unsplit_1": unsplit, **rounds}.items()
                 },
             }
         )

@@ -40,8 +40,19 @@ def free_port() -> int:
 
 def start_simulator(workers: int, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "connectors.workday.simulator", "--port", str(port),
-         "--workers", str(workers), "--user", USER, "--password", PASSWORD],
+        [
+            sys.executable,
+            "-m",
+            "connectors.workday.simulator",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--user",
+            USER,
+            "--password",
+            PASSWORD,
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
@@ -62,10 +73,14 @@ async def floor(settings: WorkdaySettings) -> tuple[float, int]:
     started = time.perf_counter()
     total_bytes = 0
     async with httpx2.AsyncClient(timeout=120) as client:
+
         async def post(page: int, as_of: str | None) -> bytes:
             request = get_workers_request(settings, page, settings.page_size, as_of, None)
-            response = await client.post(settings.endpoint, content=envelope(settings, request),
-                                         headers={"Content-Type": "text/xml; charset=utf-8"})
+            response = await client.post(
+                settings.endpoint,
+                content=envelope(settings, request),
+                headers={"Content-Type": "text/xml; charset=utf-8"},
+            )
             response.raise_for_status()
             return response.content
 
@@ -80,7 +95,8 @@ async def floor(settings: WorkdaySettings) -> tuple[float, int]:
 async def connector_read(settings: WorkdaySettings) -> tuple[float, int, int]:
     registry = ConnectorRegistry.discover()
     model = registry.validate_settings(
-        "workday", settings.model_dump(exclude={"password"}), {"password": PASSWORD})
+        "workday", settings.model_dump(exclude={"password"}), {"password": PASSWORD}
+    )
     connector = registry.create("workday", model, ConnectorContext("bench", "bench"))
     records = failures = 0
     started = time.perf_counter()
@@ -109,14 +125,21 @@ async def engine_import(settings: WorkdaySettings, workers: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/import.db"
         await upgrade_async(url)
-        services = Services.build(Settings(database_url=url, scheduler_tick=3600, connector_timeout=600))
+        services = Services.build(
+            Settings(database_url=url, scheduler_tick=3600, connector_timeout=600)
+        )
         async with services.db.session() as session:
             connection = ProvisioningConnection(
-                name="Workday", connector_type="workday",
-                settings=settings.model_dump(mode="json", exclude={"password"}), secrets={"password": PASSWORD})
+                name="Workday",
+                connector_type="workday",
+                settings=settings.model_dump(mode="json", exclude={"password"}),
+                secrets={"password": PASSWORD},
+            )
             session.add(connection)
             await session.flush()
-            rule = Rule(name="import", enabled=True, direction="INBOUND", connection_id=connection.id or 0)
+            rule = Rule(
+                name="import", enabled=True, direction="INBOUND", connection_id=connection.id or 0
+            )
             session.add(rule)
             await session.commit()
         await services.start()
@@ -131,14 +154,21 @@ async def engine_import(settings: WorkdaySettings, workers: int) -> float:
         finally:
             await services.stop()
     if final is None or final.status != "SUCCEEDED" or imported != workers:
-        raise SystemExit(f"import ended {final and final.status}: {final and final.error}; {imported} users")
+        raise SystemExit(
+            f"import ended {final and final.status}: {final and final.error}; {imported} users"
+        )
     return elapsed
 
 
 async def run(workers: int, page_size: int, port: int) -> dict[str, float | int]:
     settings = WorkdaySettings(
-        base_url=f"http://127.0.0.1:{port}", tenant="acme", username=USER,
-        password=SecretStr(PASSWORD), page_size=page_size, request_timeout=120)
+        base_url=f"http://127.0.0.1:{port}",
+        tenant="acme",
+        username=USER,
+        password=SecretStr(PASSWORD),
+        page_size=page_size,
+        request_timeout=120,
+    )
     await floor(settings)  # warm-up: first-touch costs on both sides
     floor_s, floor_bytes = await floor(settings)
     read_s, records, failures = await connector_read(settings)
@@ -179,10 +209,12 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
-    print(f"floor (raw Get_Workers paging): {figures['floor_s']} s; "
-          f"connector read alone: {figures['connector_read_s']} s (ratio {figures['read_to_floor']}); "
-          f"import into the directory: {figures['import_s']} s ({figures['records_per_s']} workers/s), "
-          f"ratio {figures['import_to_floor']}; peak RSS {figures['peak_rss_mb']} MB (pid {os.getpid()})")
+    print(
+        f"floor (raw Get_Workers paging): {figures['floor_s']} s; "
+        f"connector read alone: {figures['connector_read_s']} s (ratio {figures['read_to_floor']}); "
+        f"import into the directory: {figures['import_s']} s ({figures['records_per_s']} workers/s), "
+        f"ratio {figures['import_to_floor']}; peak RSS {figures['peak_rss_mb']} MB (pid {os.getpid()})"
+    )
     print(json.dumps(figures))
 
 

@@ -73,10 +73,11 @@ class Settings(SecuritySettings):
         default=10.0, gt=0, description="How often workers look for dead workers' jobs."
     )
     resync_chunk_size: int = Field(
-        default=2000,
+        default=0,
         ge=0,
         description="Queue mode: a full outbound resync of more users than this is split into "
-        "chunks of this many users that several workers push at once (0: never split).",
+        "chunks of this many users that several workers push at once (0, the default: never "
+        "split). Worth it when the workers, not the target, are what limits a resync.",
     )
     on_demand_wait: float = Field(
         default=20.0, gt=0, description="Seconds provisionOnDemand waits for its run to end."
