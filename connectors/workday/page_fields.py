@@ -10,6 +10,7 @@ values (a test holds them to it).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 from lxml import etree
 
@@ -45,25 +46,29 @@ _STYLESHEET = f"""\
             pf="{{$preferred/wd:First_Name}}" pl="{{$preferred/wd:Last_Name}}"
             hd="{{$status/wd:Hire_Date}}" te="{{$status/wd:Terminated}}"
             td="{{$status/wd:Termination_Date}}" ti="{{$position/wd:Business_Title}}"
-            ds="{{wd:Worker_Descriptor}}" wi="{{$data/wd:Worker_ID}}">
+            ds="{{wd:Worker_Descriptor}}" wi="{{$data/wd:Worker_ID}}"
+            wid="" eid="" mid="" ev="" er="" pn="" pc="" pr="">
+          <!-- Every attribute is there, in this order (values() reads them in one call); the
+               for-each blocks below replace some in place. "=" marks an item that exists,
+               so an empty one is told from a missing one. -->
           <!-- an id's .text in lxml: the text node that opens it, if any -->
           <xsl:for-each select="{_LAST_ID % ("wd:Worker_Reference", "WID")}">
-            <xsl:attribute name="wid"><xsl:value-of select="{_ID_TEXT}"/></xsl:attribute>
+            <xsl:attribute name="wid">=<xsl:value-of select="{_ID_TEXT}"/></xsl:attribute>
           </xsl:for-each>
           <xsl:for-each select="{_LAST_ID % ("wd:Worker_Reference", "Employee_ID")}">
-            <xsl:attribute name="eid"><xsl:value-of select="{_ID_TEXT}"/></xsl:attribute>
+            <xsl:attribute name="eid">=<xsl:value-of select="{_ID_TEXT}"/></xsl:attribute>
           </xsl:for-each>
           <xsl:for-each select="{_LAST_ID % (_MANAGER, "Employee_ID")}">
-            <xsl:attribute name="mid"><xsl:value-of select="{_ID_TEXT}"/></xsl:attribute>
+            <xsl:attribute name="mid">=<xsl:value-of select="{_ID_TEXT}"/></xsl:attribute>
           </xsl:for-each>
           <xsl:for-each select="($contact/wd:Email_Address_Data{_PRIMARY_WORK})[1]">
-            <xsl:attribute name="ev"><xsl:value-of select="wd:Email_Address"/></xsl:attribute>
+            <xsl:attribute name="ev">=<xsl:value-of select="wd:Email_Address"/></xsl:attribute>
             <xsl:attribute name="er">
               <xsl:value-of select="wd:Email_Reference/wd:ID"/>
             </xsl:attribute>
           </xsl:for-each>
           <xsl:for-each select="($contact/wd:Phone_Data{_PRIMARY_WORK})[1]">
-            <xsl:attribute name="pn"><xsl:value-of select="wd:Phone_Number"/></xsl:attribute>
+            <xsl:attribute name="pn">=<xsl:value-of select="wd:Phone_Number"/></xsl:attribute>
             <xsl:attribute name="pc">
               <xsl:value-of select="wd:International_Phone_Code"/>
             </xsl:attribute>
@@ -88,14 +93,6 @@ def _transform() -> etree.XSLT:
     return transform
 
 
-def _stripped(value: str | None) -> str | None:
-    return value.strip() or None if value else None
-
-
-def _id(value: str | None) -> str | None:
-    return None if value is None else value.strip()
-
-
 def extract_workers(response: etree._Element) -> etree._Element:
     """Run the stylesheet over a Get_Workers response: one element per worker, in order.
 
@@ -106,39 +103,47 @@ def extract_workers(response: etree._Element) -> etree._Element:
 
 def fields_from(workers: etree._Element) -> list[WorkerFields]:
     """The fields of each worker of :func:`extract_workers`' result (plain Python)."""
-    out: list[WorkerFields] = []
+    return list(iter_fields(workers))
+
+
+def iter_fields(workers: etree._Element) -> Iterator[WorkerFields]:
+    """:func:`fields_from`, one worker at a time (each gone once used: fewer objects for the
+    garbage collector to go over).
+
+    One ``values()`` call per worker, its attributes in the stylesheet's order, and the
+    tuple built in one step: this runs on the event loop, some 10 µs a worker before.
+    """
+    new = tuple.__new__
     for worker in workers:
-        get = worker.get
-        email = phone = None
-        if get("ev") is not None:
-            email = PrimaryContact(_stripped(get("ev")) or "", _stripped(get("er")))
-        if get("pn") is not None:
-            number = _stripped(get("pn")) or ""
-            code = _stripped(get("pc"))
-            phone = PrimaryContact(f"+{code} {number}" if code else number, _stripped(get("pr")))
-        out.append(
-            WorkerFields(
-                wid=_id(get("wid")),
-                employee_id=_id(get("eid")),
-                has_data=get("d") != "0",
-                user_name=_stripped(get("un")),
-                user_id=_stripped(get("ui")),
-                legal_first=_stripped(get("lf")),
-                legal_last=_stripped(get("ll")),
-                preferred_first=_stripped(get("pf")),
-                preferred_last=_stripped(get("pl")),
-                hire=_stripped(get("hd")),
-                terminated=_stripped(get("te")),
-                termination=_stripped(get("td")),
-                title=_stripped(get("ti")),
-                manager_employee_id=_id(get("mid")),
-                email=email,
-                phone=phone,
-                descriptor=_stripped(get("ds")),
-                worker_id=_stripped(get("wi")),
-            )
+        (d, un, ui, lf, ll, pf, pl, hd, te, td, ti, ds, wi,
+         wid, eid, mid, ev, er, pn, pc, pr) = worker.values()  # fmt: skip
+        email = PrimaryContact(ev[1:].strip(), er.strip() or None) if ev else None
+        if pn:
+            number, code = pn[1:].strip(), pc.strip()
+            phone = PrimaryContact(f"+{code} {number}" if code else number, pr.strip() or None)
+        else:
+            phone = None
+        fields = (
+            wid[1:].strip() if wid else None,
+            eid[1:].strip() if eid else None,
+            d != "0",
+            un.strip() or None,
+            ui.strip() or None,
+            lf.strip() or None,
+            ll.strip() or None,
+            pf.strip() or None,
+            pl.strip() or None,
+            hd.strip() or None,
+            te.strip() or None,
+            td.strip() or None,
+            ti.strip() or None,
+            mid[1:].strip() if mid else None,
+            email,
+            phone,
+            ds.strip() or None,
+            wi.strip() or None,
         )
-    return out
+        yield new(WorkerFields, fields)
 
 
 def page_fields(response: etree._Element) -> list[WorkerFields]:

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from lxml import etree
 
 from connectors import EntityOutcome, ReadPage, TargetUnreachable, UserRecord
-from connectors.workday.page_fields import extract_workers, fields_from
+from connectors.workday.page_fields import extract_workers, iter_fields
 from connectors.workday.settings import WorkdaySettings
 from connectors.workday.soap import SoapClient, SoapFault, parse_body, request_element, sub
 from connectors.workday.workers import MalformedWorker, _p, failure_of, record_of
@@ -50,13 +50,16 @@ class Page:
     pages: int
 
 
-def get_workers_request(settings: WorkdaySettings, page: int, count: int, as_of: str | None,
-                        criteria: Criteria | None) -> etree._Element:
+def get_workers_request(
+    settings: WorkdaySettings, page: int, count: int, as_of: str | None, criteria: Criteria | None
+) -> etree._Element:
     """A Get_Workers_Request for one page; no ``As_Of_Entry_DateTime`` means "now"."""
     request = request_element("Get_Workers_Request", settings.api_version)
     if criteria is not None:
-        ranges = sub(sub(sub(request, "Request_Criteria"), "Transaction_Log_Criteria_Data"),
-                     "Transaction_Date_Range_Data")
+        ranges = sub(
+            sub(sub(request, "Request_Criteria"), "Transaction_Log_Criteria_Data"),
+            "Transaction_Date_Range_Data",
+        )
         for name in ("Updated_From", "Updated_Through", "Effective_From", "Effective_Through"):
             value = getattr(criteria, name.lower())
             if value is not None:
@@ -67,8 +70,12 @@ def get_workers_request(settings: WorkdaySettings, page: int, count: int, as_of:
     sub(response_filter, "Page", str(page))
     sub(response_filter, "Count", str(count))
     group = sub(request, "Response_Group")
-    for name in ("Include_Reference", "Include_Personal_Information",
-                 "Include_Employment_Information", "Include_User_Account"):
+    for name in (
+        "Include_Reference",
+        "Include_Personal_Information",
+        "Include_Employment_Information",
+        "Include_User_Account",
+    ):
         sub(group, name, "true")
     return request
 
@@ -85,8 +92,11 @@ def parse_page(content: bytes) -> Page:
     as_of = response_filter.findtext(_p("As_Of_Entry_DateTime"), "").strip()
     effective = response_filter.findtext(_p("As_Of_Effective_Date"), "").strip()
     try:
-        effective_day = date.fromisoformat(effective[:10]) if effective else (
-            datetime.fromisoformat(as_of.replace("Z", "+00:00")).date())
+        effective_day = (
+            date.fromisoformat(effective[:10])
+            if effective
+            else (datetime.fromisoformat(as_of.replace("Z", "+00:00")).date())
+        )
         total = int(results.findtext(_p("Total_Results"), "0"))
         pages = int(results.findtext(_p("Total_Pages"), "1"))
     except ValueError as exc:
@@ -102,16 +112,20 @@ class WorkerReader:
         self.settings = settings
 
     async def _fetch(self, page: int, as_of: str | None, criteria: Criteria | None) -> bytes:
-        request = get_workers_request(self.settings, page, self.settings.page_size, as_of,
-                                      criteria)
+        request = get_workers_request(self.settings, page, self.settings.page_size, as_of, criteria)
         try:
             return await self.client.post_with_retries(
-                request, retries=self.settings.max_retries, backoff=self.settings.retry_backoff)
+                request, retries=self.settings.max_retries, backoff=self.settings.retry_backoff
+            )
         except SoapFault as fault:
             raise TargetUnreachable(f"Get_Workers page {page} refused: {fault.reason}") from fault
 
-    async def _pass(self, first: Page, as_of: str, criteria: Criteria | None,
-                    ) -> AsyncIterator[Page]:
+    async def _pass(
+        self,
+        first: Page,
+        as_of: str,
+        criteria: Criteria | None,
+    ) -> AsyncIterator[Page]:
         """``first`` and then the other pages of one read, requests kept ahead.
 
         With one request at a time the tenant sat idle while a page crossed the wire and
@@ -137,11 +151,16 @@ class WorkerReader:
                 with contextlib.suppress(BaseException):
                     await task
 
-    def _records(self, page: Page, workers: etree._Element, number: int, seen: set[str] | None,
-                 ) -> tuple[list[UserRecord], list[EntityOutcome]]:
+    def _records(
+        self,
+        page: Page,
+        workers: etree._Element,
+        number: int,
+        seen: set[str] | None,
+    ) -> tuple[list[UserRecord], list[EntityOutcome]]:
         records: list[UserRecord] = []
         failures: list[EntityOutcome] = []
-        for index, fields in enumerate(fields_from(workers), 1):
+        for index, fields in enumerate(iter_fields(workers), 1):
             try:
                 record = record_of(fields, page.effective_day)
             except MalformedWorker as exc:
@@ -164,8 +183,9 @@ class WorkerReader:
         else:
             first = parse_page(await self._fetch(1, None, Criteria(updated_from=watermark)))
             entered = Criteria(updated_from=watermark, updated_through=first.as_of)
-            effective = Criteria(updated_through=watermark, effective_from=watermark,
-                                 effective_through=first.as_of)
+            effective = Criteria(
+                updated_through=watermark, effective_from=watermark, effective_through=first.as_of
+            )
             second = parse_page(await self._fetch(1, first.as_of, effective))
             passes = [(first, entered), (second, effective)]
             seen = set()
@@ -185,6 +205,6 @@ class WorkerReader:
                 records, failures = self._records(page, workers, number, seen)
                 buffered = ReadPage(records=records, failures=failures, total=total)
         assert buffered is not None
-        yield ReadPage(records=buffered.records, failures=buffered.failures, total=total,
-                       watermark=as_of)
-
+        yield ReadPage(
+            records=buffered.records, failures=buffered.failures, total=total, watermark=as_of
+        )

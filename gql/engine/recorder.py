@@ -15,14 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, update
-from sqlalchemy import select as select_columns
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from connectors import Action, EntityKind, EntityOutcome, EntityState, WriteBackOutcome
-from gql.engine.bulk import insert_rows
+from gql.engine.bulk import insert_rows, select_in
 from gql.store.models import (
     AuditEvent,
     EntitySyncState,
@@ -41,6 +40,9 @@ _COLUMN = {
 _CHUNK = 500
 _NO_DIFFERENCES: list[dict[str, Any]] = []
 """Shared by the rows of a page without differences (never mutated): stored as one value."""
+_NO_DIFFERENCES_STORED = ()
+"""The same in rows to insert: stored as ``[]`` too, and a row holding only atomic values is
+not tracked by the garbage collector (a page's rows outlive several of its passes)."""
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -85,37 +87,44 @@ class _Tally:
 
     async def apply(self, session: AsyncSession, rule_id: int) -> None:
         """Add the deltas in the database (``col = col + n``): workers pushing chunks of one
-        run at once record into the same tallies, and none may overwrite another's."""
+        run at once record into the same tallies, and none may overwrite another's. One
+        upsert per kind (a missing row starts at the deltas)."""
         kinds = {kind for (kind, _column), value in self.delta.items() if value}
         table = table_of(RuleCounts)
         dialect = session.get_bind().dialect.name
         upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         for kind in sorted(kinds):
-            await session.execute(
-                upsert(table).values(rule_id=rule_id, kind=kind).on_conflict_do_nothing()
-            )
             changes = {
-                column: table.c[column] + value
+                column: value
                 for (delta_kind, column), value in self.delta.items()
                 if delta_kind == kind and value
             }
+            statement = upsert(table).values(
+                rule_id=rule_id,
+                kind=kind,
+                **{column: changes.get(column, 0) for column in _TALLIED},
+            )
             await session.execute(
-                update(table)
-                .where(table.c.rule_id == rule_id, table.c.kind == kind)
-                .values(changes)
+                statement.on_conflict_do_update(
+                    index_elements=[table.c.rule_id, table.c.kind],
+                    set_={column: table.c[column] + value for column, value in changes.items()},
+                )
             )
 
 
-_STATE_COLUMNS: tuple[Any, ...] = (
-    EntitySyncState.id,
-    EntitySyncState.entity_key,
-    EntitySyncState.display_name,
-    EntitySyncState.state,
-    EntitySyncState.action,
-    EntitySyncState.reason,
-    EntitySyncState.differences,
-    EntitySyncState.target_id,
-    EntitySyncState.write_back_ok,
+_TALLIED = ("success", "unsynced", "partial", "failed", "write_back_failures")
+
+
+_STATE_COLUMNS = (
+    "id",
+    "entity_key",
+    "display_name",
+    "state",
+    "action",
+    "reason",
+    "differences",
+    "target_id",
+    "write_back_ok",
 )
 
 
@@ -124,13 +133,15 @@ async def _stored_rows(
 ) -> dict[str, Any]:
     """The stored states of some entities as plain rows (no ORM objects: this is a hot path)."""
     found: dict[str, Any] = {}
+    table = table_of(EntitySyncState)
     for chunk in _chunks(list(keys)):
-        rows = await session.execute(
-            select_columns(*_STATE_COLUMNS).where(
-                col(EntitySyncState.rule_id) == rule_id,
-                col(EntitySyncState.kind) == kind.value,
-                col(EntitySyncState.entity_key).in_(chunk),
-            )
+        rows = await select_in(
+            session,
+            table,
+            _STATE_COLUMNS,
+            "entity_key",
+            chunk,
+            {"rule_id": rule_id, "kind": kind.value},
         )
         found.update((row.entity_key, row) for row in rows)
     return found
@@ -190,6 +201,8 @@ async def record_outcomes(
             }
             if row is None:
                 tally.move(kind.value, None, outcome.state.value)
+                if values["differences"] is _NO_DIFFERENCES:
+                    values["differences"] = _NO_DIFFERENCES_STORED
                 inserts.append(
                     {
                         **values,

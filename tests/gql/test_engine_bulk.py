@@ -1,4 +1,5 @@
-"""Bulk inserts straight to the driver store what SQLAlchemy's own executemany stores."""
+"""Bulk inserts straight to the driver store what SQLAlchemy's own executemany stores, and
+SELECTs straight to the driver read what SQLAlchemy reads."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from gql.engine.bulk import insert_rows
+from gql.engine.bulk import insert_rows, select_in
 from gql.store.db import Database, upgrade_async
 from gql.store.models import (
     AuditEvent,
@@ -72,7 +73,7 @@ async def test_insert_rows_stores_what_core_executemany_stores(database_url: str
                 }
                 for i in range(3)
             ]
-            await insert_rows(session, table_of(DirectoryUser), users)
+            ids = await insert_rows(session, table_of(DirectoryUser), users, returning="id")
             await insert_rows(session, table_of(AuditEvent), [])  # nothing to do
             await session.commit()
 
@@ -98,5 +99,24 @@ async def test_insert_rows_stores_what_core_executemany_stores(database_url: str
                 ("u1", False, "k1"),
                 ("u2", True, "k2"),
             ]
+            # The ids come back where that costs nothing more (SQLite), else None.
+            assert ids is None or sorted(ids) == sorted(u.id for u in stored_users)
+
+            # select_in reads the values SQLAlchemy reads (booleans, times, JSON converted).
+            columns = ("id", "entity_key", "differences", "write_back_ok", "write_back_at")
+            table = table_of(EntitySyncState)
+            keys = [f"bulk-{i}" for i in range(6)] + ["missing"]
+            rows = await select_in(
+                session, table, columns, "entity_key", keys, {"rule_id": rule_id, "kind": "USER"}
+            )
+            expected = await session.execute(
+                select(*[table.c[c] for c in columns]).where(table.c.entity_key.in_(keys))
+            )
+            assert sorted(map(tuple, rows)) == sorted(map(tuple, expected))
+            assert {row.entity_key for row in rows} == set(keys) - {"missing"}
+            assert await select_in(session, table, columns, "entity_key", []) == []
+            assert (
+                await select_in(session, table, ("id",), "entity_key", keys, {"rule_id": -1}) == []
+            )
     finally:
         await db.dispose()

@@ -65,6 +65,42 @@ def test_inbound_read_creates_updates_and_deprovisions(api: Api) -> None:
     assert assert_invariants(api, rule["id"])["summary"]["users"]["impacted"] == 2
 
 
+def test_a_page_sees_what_the_page_before_it_wrote(api: Api) -> None:
+    """A page is planned while the one before it is written: one that meets that page's users
+    (here a user name the page before frees) waits for it, as if pages ran one by one."""
+    store = uuid.uuid4().hex
+    SOURCES[store] = [  # pages of two records
+        worker("w1", "ada", title="one"),
+        worker("w2", "bob", title="two"),
+        worker("w3", "cy", title="three"),
+        worker("w4", "dan", title="four"),
+    ]
+    conn = create_connection(api, store=store)
+    rule = create_rule(api, conn, direction="INBOUND", enabled=True)
+    api.wait_idle(rule["id"])
+    SOURCES[store] = [
+        worker("w1", "ann", title="one"),
+        worker("w2", "bob", title="two"),
+        worker("w3", "ada", title="three"),  # the name w1 gave up on the page before
+        worker("w4", "dan", title="four"),
+    ]
+    run = api(
+        "mutation($id: ID!) { fullResync(ruleId: $id) { ... on SyncRun { id } } }",
+        {"id": rule["id"]},
+    )
+    assert api.wait_run(run["fullResync"]["id"])["status"] == "SUCCEEDED"
+    users = directory(api)
+    assert {name: users[name]["title"] for name in ("ann", "bob", "ada", "dan")} == {
+        "ann": "one",
+        "bob": "two",
+        "ada": "three",
+        "dan": "four",
+    }
+    assert "cy" not in users
+    view = assert_invariants(api, rule["id"])
+    assert view["summary"]["users"]["success"] == 4
+
+
 def test_write_back_on_directory_change_records_each_outcome(api: Api) -> None:
     store = uuid.uuid4().hex
     SOURCES[store] = [
