@@ -37,6 +37,8 @@ _COLUMN = {
     EntityState.PARTIAL: "partial",
     EntityState.FAILED: "failed",
 }
+_COLUMN_OF = {state.value: column for state, column in _COLUMN.items()}
+"""By stored value (a hot path: building the enum from its value costs more than the rest)."""
 _CHUNK = 500
 _NO_DIFFERENCES: list[dict[str, Any]] = []
 """Shared by the rows of a page without differences (never mutated): stored as one value."""
@@ -77,9 +79,9 @@ class _Tally:
         if old == new:
             return
         if old is not None:
-            self.delta[(kind, _COLUMN[EntityState(old)])] -= 1
+            self.delta[(kind, _COLUMN_OF[old])] -= 1
         if new is not None:
-            self.delta[(kind, _COLUMN[EntityState(new)])] += 1
+            self.delta[(kind, _COLUMN_OF[new])] += 1
 
     def write_back(self, kind: str, was_failed: bool, is_failed: bool) -> None:
         if was_failed != is_failed:
