@@ -513,26 +513,32 @@ class SyncEngine:
 
     async def _push_changes(self, users: dict[int, set[str]], groups: set[int]) -> None:
         edited = [user_id for user_id, fields in users.items() if fields]
+        owners: dict[int, int | None] = {}
+        full_pending: set[int] = set()
+        # An inbound import notes thousands of changed users a page: only what can start a
+        # run is asked of the database (no owners without edits, no resyncs without rules).
         async with self.db.session() as session:
             rules = list(await session.scalars(select(Rule).where(col(Rule.enabled).is_(True))))
-            owners: dict[int, int | None] = dict(
-                (
-                    await session.execute(
-                        select(DirectoryUser.id, DirectoryUser.source_rule_id).where(
-                            col(DirectoryUser.id).in_(edited)  # type: ignore[union-attr]
+            if edited and any(r.direction == Direction.INBOUND.value for r in rules):
+                owners = dict(
+                    (
+                        await session.execute(
+                            select(DirectoryUser.id, DirectoryUser.source_rule_id).where(
+                                col(DirectoryUser.id).in_(edited)  # type: ignore[union-attr]
+                            )
+                        )
+                    ).all()
+                )
+            if any(r.direction == Direction.OUTBOUND.value for r in rules):
+                # A full resync that has not started reads the directory when it starts, so it
+                # carries these changes: an increment beside it would only repeat its work.
+                full_pending = set(
+                    await session.scalars(
+                        select(SyncRun.rule_id).where(
+                            SyncRun.status == "QUEUED", SyncRun.kind == RunKind.FULL.value
                         )
                     )
-                ).all()
-            )
-            # A full resync that has not started yet reads the directory when it starts, so
-            # it carries these changes: an increment beside it would only repeat its work.
-            full_pending = set(
-                await session.scalars(
-                    select(SyncRun.rule_id).where(
-                        SyncRun.status == "QUEUED", SyncRun.kind == RunKind.FULL.value
-                    )
                 )
-            )
         for rule in rules:
             assert rule.id is not None
             if rule.direction == Direction.OUTBOUND.value:
