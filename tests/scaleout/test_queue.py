@@ -71,7 +71,9 @@ def test_queued_runs_are_merged_run_by_a_worker_and_followed_from_the_api(
     pg_url: str, slow_scim: tuple[str, SlowTarget], workers: Workers
 ) -> None:
     base, _ = slow_scim
-    with running_api(pg_url, execution="queue") as api:
+    # Directory changes are never pushed here (a debounce of an hour): the users created
+    # before the rule would otherwise race its enabling and add an increment's job.
+    with running_api(pg_url, execution="queue", outbound_debounce=3600) as api:
         rule_id = scim_rule(api, base, 40)
         queued = first_run(api, rule_id)
         assert (queued["kind"], queued["status"]) == ("FULL", "QUEUED")  # no worker yet
