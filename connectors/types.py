@@ -185,7 +185,10 @@ class DesiredUser:
     """A user as the target should hold it after an outbound sync.
 
     :param key: the directory's id for the user.
-    :param attributes: the rule's mapped canonical attributes.
+    :param attributes: the rule's mapped canonical attributes: every attribute the rule manages.
+        A managed attribute whose value is ``None`` is desired *absence*: the target must not
+        hold a value for it (a cleared phone is removed at the target). An attribute not in
+        the mapping at all is not managed: neither compared nor written.
     :param target_id: the account id at the target from the last sync, if any (a hint).
     """
 
@@ -196,12 +199,19 @@ class DesiredUser:
 
 @dataclass(frozen=True, slots=True)
 class DesiredGroup:
-    """A group as the target should hold it; members carry known target ids."""
+    """A group as the target should hold it; members carry known target ids.
+
+    :param managed_members: the target ids of the members provisync put in (or kept in) this
+        group at the target by earlier syncs, as the connector last reported them in
+        :attr:`EntityOutcome.managed_members`. Under a ``merge`` membership a connector removes
+        the managed members that are no longer wanted and leaves every other member alone.
+    """
 
     key: str
     display_name: str
     members: tuple[MemberRef, ...] = ()
     target_id: str | None = None
+    managed_members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +265,9 @@ class EntityOutcome:
     :param differences: for PARTIAL, the attributes that differ.
     :param target_id: the entity's id at the target, when it has one.
     :param removed: the entity was deprovisioned and leaves the rule's states.
+    :param managed_members: for a group, the target ids of the members the connector now
+        manages in it (the engine stores them and hands them back in
+        :attr:`DesiredGroup.managed_members`); ``None`` keeps what was stored.
     """
 
     kind: EntityKind
@@ -265,6 +278,7 @@ class EntityOutcome:
     differences: tuple[AttributeDifference, ...] = ()
     target_id: str | None = None
     removed: bool = False
+    managed_members: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -202,7 +202,8 @@ class ScimConnector(Connector[ScimSettings]):
         by_key, by_id = await sync.finder.find(names, hints)
         jobs: list[Job] = []
         for group in desired:
-            account = by_key.get(group_key(group.display_name)) or by_id.get(group.target_id or "")
+            # The group synced before comes first: after a rename its old name is still there.
+            account = by_id.get(group.target_id or "") or by_key.get(group_key(group.display_name))
             crashed = EntityOutcome(kind=EntityKind.GROUP, key=group.key, state=EntityState.FAILED)
             jobs.append((lambda g=group, a=account: sync.sync(g, a), crashed))  # type: ignore[misc]
         for removal in removals:

@@ -18,11 +18,15 @@ from connectors.scim.discovery import TargetFeatures
 from connectors.scim.lookup import Finder, quote
 from connectors.scim.mapping import group_payload, member_ids
 from connectors.scim.settings import ScimSettings
-from connectors.scim.writes import Resource, ResourceWriter
+from connectors.scim.writes import Rebuild, Resource, ResourceWriter
 
 
 def group_key(display_name: str) -> str:
     return display_name.strip().lower()
+
+
+def _name(group: Resource) -> str:
+    return str(group.get("displayName") or "").strip()
 
 
 def _operations(add: set[str], remove: set[str]) -> list[dict[str, Any]]:
@@ -65,81 +69,111 @@ class GroupSync:
         return {m.target_id for m in group.members if m.target_id}
 
     def _plan(self, group: DesiredGroup, have: set[str]) -> tuple[set[str], set[str]]:
+        """Members to add and to remove. ``merge`` removes only the members provisync put
+        there that are no longer wanted; ``overwrite`` every member not wanted."""
         wanted = self._wanted(group)
-        remove = have - wanted if self.settings.group_membership == "overwrite" else set()
+        if self.settings.group_membership == "overwrite":
+            remove = have - wanted
+        else:
+            remove = (set(group.managed_members) & have) - wanted
         return wanted - have, remove
+
+    def _changes(self, group: DesiredGroup, current: Resource) -> list[dict[str, Any]]:
+        """The PATCH operations that bring ``current`` to the desired group."""
+        operations: list[dict[str, Any]] = []
+        if _name(current) != group.display_name.strip():
+            operations.append(
+                {"op": "replace", "path": "displayName", "value": group.display_name.strip()}
+            )
+        plus, minus = self._plan(group, member_ids(current))
+        return operations + _operations(plus, minus)
+
+    def _rebuild(self, group: DesiredGroup) -> Rebuild:
+        def rebuild(current: Resource) -> tuple[Resource, list[dict[str, Any]]]:
+            plus, minus = self._plan(group, member_ids(current))
+            members = (member_ids(current) | plus) - minus
+            wanted = {
+                **current,
+                "displayName": group.display_name.strip(),
+                "members": [{"value": m} for m in sorted(members)],
+            }
+            return wanted, self._changes(group, current)
+
+        return rebuild
+
+    def _managed(self, group: DesiredGroup, held: Resource) -> tuple[str, ...] | None:
+        """The members provisync manages once the target holds ``held``."""
+        if self.dry_run:
+            return None
+        present = member_ids(held)
+        return tuple(sorted((set(group.managed_members) | self._wanted(group)) & present))
+
+    async def _create(self, group: DesiredGroup) -> tuple[Resource | None, EntityOutcome | None]:
+        if not self.settings.create_enabled:
+            return None, self._outcome(
+                group,
+                EntityState.UNSYNCED,
+                reason="no group at the target, and creating is turned off",
+            )
+        result = await self.writer.create(
+            self.endpoint, group_payload(group.display_name.strip(), self._wanted(group))
+        )
+        if result.ok and result.resource is not None:
+            return result.resource, None
+        if result.status == 409 or (result.ok and not self.dry_run):
+            # Created by a lost earlier attempt, or a 2xx without a resource: ask the target.
+            found = await self.finder.find_fresh(group.display_name)
+            if found is not None:
+                return found, None
+        why = result.error if not result.ok else result.note
+        return None, self._outcome(
+            group,
+            EntityState.FAILED,
+            action=Action.CREATE,
+            reason=f"the target did not create the group ({why}), and no group with this "
+            "displayName was found there",
+        )
 
     async def sync(self, group: DesiredGroup, existing: Resource | None) -> EntityOutcome:
         action = Action.NONE
         if existing is None:
-            if not self.settings.create_enabled:
-                return self._outcome(
-                    group,
-                    EntityState.UNSYNCED,
-                    reason="no group at the target, and creating is turned off",
-                )
-            result = await self.writer.create(
-                self.endpoint, group_payload(group.display_name, self._wanted(group))
-            )
-            if result.status == 409:
-                found, _ = await self.finder.find([group.display_name])
-                existing = found.get(group_key(group.display_name))
-            elif not result.ok or result.resource is None:
-                return self._outcome(
-                    group,
-                    EntityState.FAILED,
-                    action=Action.CREATE,
-                    reason=f"the target refused to create the group: {result.error}",
-                )
-            else:
-                existing, action = result.resource, Action.CREATE
-            if existing is None:
-                return self._outcome(
-                    group,
-                    EntityState.FAILED,
-                    action=Action.CREATE,
-                    reason=f"the target refused to create the group: {result.error}",
-                )
+            existing, failed = await self._create(group)
+            if failed is not None or existing is None:
+                assert failed is not None
+                return failed
+            action = Action.CREATE
             self._remember(existing)
         target_id = str(existing.get("id") or "") or None
-        add, remove = self._plan(group, member_ids(existing))
+        changes = self._changes(group, existing)
         planned: tuple[AttributeDifference, ...] = ()
-        if (add or remove) and self.dry_run:
-            wanted = (member_ids(existing) | add) - remove
-            planned = (
-                AttributeDifference(
-                    "members", f"{len(wanted)} members", f"{len(member_ids(existing))} members"
-                ),
-            )
-        if add or remove:
+        if changes and self.dry_run:
+            planned = self._differences(group, existing)
+        if changes:
             if not self.settings.update_enabled:
                 return self._partial(
-                    group, existing, action, "membership differs and updates are turned off"
+                    group, existing, action, "the group differs and updates are turned off"
                 )
             action = Action.UPDATE if action is Action.NONE else action
-
-            def rebuild(current: Resource) -> tuple[Resource, list[dict[str, Any]]]:
-                plus, minus = self._plan(group, member_ids(current))
-                members = (member_ids(current) | plus) - minus
-                wanted = {**current, "members": [{"value": m} for m in sorted(members)]}
-                return wanted, _operations(plus, minus)
-
-            result = await self.writer.modify(self.endpoint, existing, rebuild)
-            if not result.ok or result.resource is None:
+            result = await self.writer.modify(self.endpoint, existing, self._rebuild(group))
+            held = result.resource if result.ok else None
+            if held is None and not self.dry_run:
+                # The target refused: judge from what it holds (a retried update whose
+                # first attempt was applied is refused, yet the group is right).
+                held = await self.writer.read(self.endpoint, str(existing["id"]))
+                if held is not None and self._changes(group, held):
+                    held = None
+            if held is None:
                 return self._outcome(
                     group,
                     EntityState.FAILED,
                     action=action,
                     target_id=target_id,
-                    reason=f"the target refused to update the membership: {result.error}",
+                    reason=f"the target refused to update the group: {result.error}",
                 )
-            existing = result.resource
+            existing = held
             self._remember(existing)
-            add, remove = self._plan(group, member_ids(existing))
-            if add or remove:
-                return self._partial(
-                    group, existing, action, "the target did not take the membership"
-                )
+            if self._changes(group, existing):
+                return self._partial(group, existing, action, "the target did not take the change")
         unknown = [m.key for m in group.members if not m.target_id]
         if unknown:
             return self._partial(
@@ -149,24 +183,45 @@ class GroupSync:
                 f"{len(unknown)} member(s) have no account at the target",
             )
         return self._outcome(
-            group, EntityState.SUCCESS, action=action, target_id=target_id, differences=planned
+            group,
+            EntityState.SUCCESS,
+            action=action,
+            target_id=target_id,
+            differences=planned,
+            managed_members=self._managed(group, existing),
         )
+
+    def _differences(self, group: DesiredGroup, held: Resource) -> tuple[AttributeDifference, ...]:
+        differences = []
+        if _name(held) != group.display_name.strip():
+            differences.append(
+                AttributeDifference("displayName", group.display_name.strip(), _name(held))
+            )
+        plus, minus = self._plan(group, member_ids(held))
+        have = member_ids(held)
+        if plus or minus or any(not m.target_id for m in group.members):
+            wanted = (have | plus) - minus
+            differences.append(
+                AttributeDifference(
+                    "members",
+                    f"{len(wanted) + sum(1 for m in group.members if not m.target_id)} members",
+                    f"{len(have)} members",
+                )
+            )
+        return tuple(differences)
 
     def _partial(
         self, group: DesiredGroup, existing: Resource, action: Action, reason: str
     ) -> EntityOutcome:
-        held = member_ids(existing)
         return self._outcome(
             group,
             EntityState.PARTIAL,
             action=action,
             target_id=str(existing.get("id") or "") or None,
             reason=reason,
-            differences=(
-                AttributeDifference(
-                    "members", f"{len(group.members)} members", f"{len(held)} members"
-                ),
-            ),
+            differences=self._differences(group, existing)
+            or (AttributeDifference("members", None, None),),
+            managed_members=self._managed(group, existing),
         )
 
     def _outcome(self, group: DesiredGroup, state: EntityState, **kwargs: Any) -> EntityOutcome:

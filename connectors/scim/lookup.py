@@ -118,6 +118,19 @@ class Finder:
                         by_id[hint] = resource
         return by_key, by_id
 
+    async def find_fresh(self, key: str) -> Resource | None:
+        """The resource with this key as the target holds it now, never from the snapshot
+        (after a 409 or a create answered without a resource, the snapshot cannot know)."""
+        wanted = self.normalise_key(key)
+        if self.features.filter:
+            found = (await self._filtered([wanted])).by_key.get(wanted)
+        else:
+            await self.load_snapshot()
+            found = self.snapshot.by_key.get(wanted) if self.snapshot is not None else None
+        if found is not None:
+            self.remember(found)
+        return found
+
     async def get(self, rid: str) -> Resource | None:
         response = await self.http.request("GET", f"{self.endpoint}/{rid}", label="get")
         if response.status_code == 200:

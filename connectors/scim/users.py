@@ -106,14 +106,23 @@ class UserSync:
                 reason="no account at the target, and creating accounts is turned off",
             )
         result = await self.writer.create(self.endpoint, self._payload(user))
-        if result.status == 409:  # created meanwhile (or by an earlier, timed-out attempt)
-            key = match_key(self.settings, user.attributes)
-            found, _ = await self.finder.find([key] if key else [])
-            existing = found.get(key or "")
+        if result.status == 409:  # created meanwhile (or by an earlier, lost attempt)
+            # Ask the target: the run's snapshot predates the account it refuses to repeat.
+            existing = await self._look_up(user)
             if existing is not None:
-                self._remember(existing)
                 return await self._update(user, existing)
-        return self._created(user, result)
+            return self._outcome(
+                user,
+                EntityState.FAILED,
+                action=Action.CREATE,
+                reason=f"the target refused to create the account ({result.error}), and no "
+                f"account with this {self.settings.matching_attribute} was found there",
+            )
+        return await self._created(user, result)
+
+    async def _look_up(self, user: DesiredUser) -> Resource | None:
+        key = match_key(self.settings, user.attributes)
+        return await self.finder.find_fresh(key) if key else None
 
     async def create_many(self, users: list[DesiredUser], chunk: int) -> list[EntityOutcome]:
         """Create accounts through /Bulk, ``chunk`` at a time; fall back to one by one."""
@@ -131,12 +140,12 @@ class UserSync:
                 outcomes.append(
                     await self._create(user)
                     if result.status == 409
-                    else self._created(user, result)
+                    else await self._created(user, result)
                 )
         return outcomes
 
-    def _created(self, user: DesiredUser, result: WriteResult) -> EntityOutcome:
-        if not result.ok or result.resource is None:
+    async def _created(self, user: DesiredUser, result: WriteResult) -> EntityOutcome:
+        if not result.ok:
             return self._outcome(
                 user,
                 EntityState.FAILED,
@@ -144,6 +153,17 @@ class UserSync:
                 reason=f"the target refused to create the account: {result.error}",
             )
         created = result.resource
+        if created is None:
+            # A 2xx is no evidence by itself: the account must be seen at the target.
+            created = await self._look_up(user)
+            if created is None:
+                return self._outcome(
+                    user,
+                    EntityState.FAILED,
+                    action=Action.CREATE,
+                    reason=f"the target answered the create with {result.note}, and no "
+                    f"account with this {self.settings.matching_attribute} was found there",
+                )
         self._remember(created)
         target_id = str(created.get("id") or "") or None
         missing = differing(user.attributes, created)

@@ -29,6 +29,8 @@ class WriteResult:
     resource: Resource | None
     status: int
     error: str | None = None
+    note: str | None = None
+    """For a 2xx that brought no resource: what came back instead (for the reason)."""
 
     @property
     def ok(self) -> bool:
@@ -67,15 +69,52 @@ class ResourceWriter:
         return _json(response) if response.status_code == 200 else None
 
     async def create(self, endpoint: str, payload: Resource) -> WriteResult:
+        """POST a resource. A 2xx without a SCIM resource is not taken on trust: a
+        same-origin ``Location`` is read; otherwise ``resource`` is ``None`` and ``note``
+        says what came back, for the caller to look the account up."""
         response = await self.http.request("POST", endpoint, json=payload, label="create")
         if response.status_code not in (200, 201):
             return WriteResult(None, response.status_code, describe(response))
         created = _json(response)
-        if created is None:  # some targets answer only a Location
-            location = response.headers.get("Location")
-            fetched = await self.http.request("GET", location, label="get") if location else None
-            created = _json(fetched) if fetched is not None and fetched.status_code == 200 else None
-        return WriteResult(created or {**payload, "id": ""}, response.status_code)
+        if created is not None:
+            return WriteResult(created, response.status_code)
+        answered = f"HTTP {response.status_code} without a SCIM resource"
+        location = response.headers.get("Location")
+        if not location:
+            return WriteResult(None, response.status_code, note=answered + " or a Location")
+        url = self._same_origin(location)
+        if url is None:
+            # Never send credentials to another origin: the account is looked up instead.
+            return WriteResult(
+                None,
+                response.status_code,
+                note=f"{answered}, and a Location on another origin that was not followed",
+            )
+        fetched = await self.http.request("GET", url, label="get")
+        created = _json(fetched) if fetched.status_code == 200 else None
+        if created is not None:
+            return WriteResult(created, response.status_code)
+        return WriteResult(
+            None,
+            response.status_code,
+            note=f"{answered}; its Location answered {describe(fetched)}",
+        )
+
+    def _same_origin(self, location: str) -> str | None:
+        """``location`` as an absolute URL when it has the target's scheme, host and port."""
+        base = httpx2.URL(self.http.settings.base_url)
+        try:
+            url = base.join(location)
+        except (ValueError, httpx2.InvalidURL):
+            return None
+        defaults = {"http": 80, "https": 443}
+        if (url.scheme, url.host, url.port or defaults.get(url.scheme)) != (
+            base.scheme,
+            base.host,
+            base.port or defaults.get(base.scheme),
+        ):
+            return None
+        return str(url)
 
     async def bulk_create(
         self, endpoint: str, payloads: list[Resource]
@@ -134,6 +173,10 @@ class ResourceWriter:
     async def _modify_once(self, endpoint: str, current: Resource, rebuild: Rebuild) -> WriteResult:
         path = f"{endpoint}/{current['id']}"
         wanted, operations = rebuild(current)
+        if not operations:
+            # Nothing left to change (a retry whose first attempt was applied): an empty
+            # PATCH is a 400 at strict targets, and the resource is already as wanted.
+            return WriteResult(current, 200)
         headers = self._if_match(current)
         if self.features.patch:
             body = {"schemas": [PATCH_SCHEMA], "Operations": operations}

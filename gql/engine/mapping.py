@@ -57,12 +57,15 @@ def field_map(mappings: Mapping[str, str]) -> dict[str, str]:
 
 
 def canonical_attributes(user: DirectoryUser, mappings: Mapping[str, str]) -> dict[str, Any]:
-    """The canonical attributes of a directory user under a rule's mappings (None dropped)."""
+    """The canonical attributes of a directory user under a rule's mappings.
+
+    Every mapped attribute is present: an empty value (``None`` or blank) is ``None``, which
+    connectors take as desired absence (a cleared phone is removed at the target).
+    """
     out: dict[str, Any] = {}
     for attribute, field in field_map(mappings).items():
         value = getattr(user, field)
-        if value is not None and value != "":
-            out[attribute] = value
+        out[attribute] = None if value is None or value == "" else value
     out["active"] = bool(user.active)
     return out
 

@@ -182,15 +182,18 @@ async def desired_groups(
             by_group.setdefault(group_id, []).append(
                 MemberRef(key=key, target_id=state.target_id if state else None)
             )
-    desired = [
-        DesiredGroup(
-            key=str(g.id),
-            display_name=g.display_name,
-            members=tuple(by_group.get(g.id or 0, ())),
-            target_id=group_states[str(g.id)].target_id if str(g.id) in group_states else None,
+    desired = []
+    for g in groups:
+        stored = group_states.get(str(g.id))
+        desired.append(
+            DesiredGroup(
+                key=str(g.id),
+                display_name=g.display_name,
+                members=tuple(by_group.get(g.id or 0, ())),
+                target_id=stored.target_id if stored else None,
+                managed_members=tuple(stored.managed_members or ()) if stored else (),
+            )
         )
-        for g in groups
-    ]
     return desired, {(EntityKind.GROUP, str(g.id)): g.display_name for g in groups}
 
 

@@ -126,6 +126,7 @@ _STATE_COLUMNS = (
     "reason",
     "differences",
     "target_id",
+    "managed_members",
     "write_back_ok",
 )
 
@@ -199,7 +200,10 @@ async def record_outcomes(
                 "differences": [asdict(diff) for diff in outcome.differences]
                 if outcome.differences
                 else _NO_DIFFERENCES,
-                "target_id": outcome.target_id or (row.target_id if row else None),
+                "target_id": _target_id(outcome, row),
+                "managed_members": sorted(outcome.managed_members)
+                if outcome.managed_members is not None
+                else (row.managed_members if row else None),
             }
             if row is None:
                 tally.move(kind.value, None, outcome.state.value)
@@ -240,6 +244,19 @@ async def record_outcomes(
         await insert_rows(session, table_of(AuditEvent), events)
     await tally.apply(session, rule_id)
     return summary
+
+
+def _target_id(outcome: EntityOutcome, row: Any) -> str | None:
+    """The target id to store: a failed create or an UNSYNCED entity has no account, so an
+    old id (of an account the target no longer holds) is dropped rather than kept."""
+    if outcome.target_id:
+        return outcome.target_id
+    no_account = outcome.state is EntityState.UNSYNCED or (
+        outcome.action is Action.CREATE and outcome.state is EntityState.FAILED
+    )
+    if no_account or row is None:
+        return None
+    return row.target_id  # type: ignore[no-any-return]
 
 
 async def record_write_backs(

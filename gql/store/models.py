@@ -133,6 +133,8 @@ class EntitySyncState(SQLModel, table=True):
     reason: str | None = None
     differences: list[dict[str, Any]] = _json(list)
     target_id: str | None = None
+    managed_members: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """For a group: the target ids of the members provisync manages in it (merge mode)."""
     write_back_ok: bool | None = None
     write_back_reason: str | None = None
     write_back_at: datetime | None = _ts(default=None)
