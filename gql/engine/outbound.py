@@ -348,8 +348,12 @@ async def incremental_outbound(
         {(EntityKind.USER, k): row.display_name for k, row in known.items() if k not in wanted}
     )
     removals = await _guarded(ctx, EntityKind.USER, removals, names)
-    await reconcile_batch(ctx, ReconcileRequest(users=desired, removals=removals), names, len(keys))
+    outcomes = await reconcile_batch(
+        ctx, ReconcileRequest(users=desired, removals=removals), names, len(keys)
+    )
     scope_moved = bool(removals) or any(d.key not in known for d in desired)
+    # A (re)created account, or a create that failed, changes the member ids groups must hold.
+    scope_moved = scope_moved or any(o.action is Action.CREATE for o in outcomes)
     touched = set(group_ids) & set(ctx.rule.group_ids)
     if scope_moved or touched:
         async with ctx.db.session() as session:
