@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
 from connectors import (
     Action,
@@ -16,6 +17,7 @@ from connectors import (
     EntityKind,
     EntityOutcome,
     EntityState,
+    MemberRef,
     ReconcileRequest,
     Removal,
     TargetUnreachable,
@@ -44,6 +46,8 @@ class ScimConnector(Connector[ScimSettings]):
         self._users: UserSync | None = None
         self._groups: GroupSync | None = None
         self._previews: tuple[UserSync, GroupSync] | None = None
+        self._accounts: set[str] = set()
+        """Ids of user accounts this instance has seen exist at the target (during a run)."""
 
     async def _ready(self) -> tuple[UserSync, GroupSync]:
         async with self._ready_lock:
@@ -124,9 +128,39 @@ class ScimConnector(Connector[ScimSettings]):
         outcomes: list[EntityOutcome] = []
         if request.users or user_removals:
             outcomes += await self._users_pass(users, request.users, user_removals, limit)
+            for outcome in outcomes:
+                if outcome.target_id and not outcome.removed:
+                    self._accounts.add(outcome.target_id)
+                elif outcome.target_id and outcome.action is Action.DELETE:
+                    self._accounts.discard(outcome.target_id)
         if request.groups or group_removals:
-            outcomes += await self._groups_pass(groups, request.groups, group_removals, limit)
+            desired = await self._existing_members(users, request.groups)
+            outcomes += await self._groups_pass(groups, desired, group_removals, limit)
         return outcomes
+
+    async def _existing_members(
+        self, users: UserSync, groups: Sequence[DesiredGroup]
+    ) -> list[DesiredGroup]:
+        """The groups with members whose account the target no longer holds marked as
+        without an account: a group never gets (or keeps counting) a dead member id."""
+        unknown = {m.target_id for g in groups for m in g.members if m.target_id} - self._accounts
+        if not unknown:
+            return list(groups)
+        finder = users.finder
+        if finder.snapshot is None and len(unknown) > MEMBER_LOOKUPS:
+            await finder.load_snapshot()  # one listing instead of a read per member
+        _by_key, alive = await finder.find([], sorted(unknown))
+        self._accounts |= set(alive)
+        dead = unknown - set(alive)
+        if not dead:
+            return list(groups)
+        return [
+            replace(
+                g,
+                members=tuple(MemberRef(m.key) if m.target_id in dead else m for m in g.members),
+            )
+            for g in groups
+        ]
 
     async def _users_pass(
         self,
@@ -229,6 +263,8 @@ class ScimConnector(Connector[ScimSettings]):
 
 
 BULK_CHUNK = 100
+MEMBER_LOOKUPS = 20
+"""Members of unknown existence read one by one at most; more and the users are listed."""
 
 
 def _key(value: object) -> str | None:

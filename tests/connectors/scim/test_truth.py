@@ -55,6 +55,10 @@ def patch(base_url: str, kind: str, rid: str, *operations: dict[str, Any]) -> No
     assert httpx2.patch(f"{base_url}/{kind}/{rid}", json=body).status_code in (200, 204)
 
 
+def delete_account(base_url: str, rid: str) -> None:
+    assert httpx2.delete(f"{base_url}/Users/{rid}").status_code == 204
+
+
 def cleared(name: str) -> dict[str, Any]:
     return {"userName": name, "active": True, **dict.fromkeys(FULL)}
 
@@ -322,3 +326,37 @@ async def test_a_group_update_whose_lost_first_attempt_was_applied_is_success(
     assert _members(base_url, rid) == {a}
     assert outcome.state is EntityState.SUCCESS, outcome.reason
     assert outcome.managed_members == (a,)
+
+
+async def test_a_group_never_gets_a_member_whose_account_is_gone(
+    make_connector: MakeConnector, base_url: str
+) -> None:
+    a, gone = await _accounts(make_connector, 2)
+    name = unique("Team")
+    made = (
+        await reconcile(
+            make_connector(), ReconcileRequest(groups=[_group(name, [a, gone], None, ())])
+        )
+    )["g"]
+    rid = made.target_id or ""
+    delete_account(base_url, gone)  # scim2-server keeps the dead id in the group
+    assert _members(base_url, rid) == {a, gone}
+
+    # The engine still knows the old id: the connector checks it and drops the dead member.
+    outcome = (
+        await reconcile(
+            make_connector(), ReconcileRequest(groups=[_group(name, [a, gone], rid, (a, gone))])
+        )
+    )["g"]
+    assert outcome.state is EntityState.PARTIAL and "no account" in (outcome.reason or "")
+    assert _members(base_url, rid) == {a}
+    assert outcome.managed_members == (a,)
+
+    fresh = unique("Fresh")  # a new group is created without the dead id
+    created = (
+        await reconcile(
+            make_connector(), ReconcileRequest(groups=[_group(fresh, [a, gone], None, ())])
+        )
+    )["g"]
+    assert created.state is EntityState.PARTIAL
+    assert _members(base_url, created.target_id or "") == {a}
