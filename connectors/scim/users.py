@@ -197,6 +197,15 @@ class UserSync:
                 return wanted, patch_operations(wanted, writable)
 
             result = await self.writer.modify(self.endpoint, existing, rebuild)
+            fresh = None
+            if not result.ok and not self.dry_run and target_id:
+                # Refused: judge from what the target holds (a retried update whose first
+                # attempt was applied is refused, yet the account is right).
+                fresh = await self.writer.read(self.endpoint, target_id)
+                if fresh is not None and differing(user.attributes, fresh):
+                    fresh = None
+            if fresh is not None:
+                result = WriteResult(fresh, 200)
             if not result.ok or result.resource is None:
                 return self._outcome(
                     user,

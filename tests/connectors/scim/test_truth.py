@@ -119,6 +119,12 @@ async def test_a_renamed_group_is_renamed_at_the_target(
         "g"
     ]
     renamed = DesiredGroup("g", new, target_id=made.target_id)
+    planned = await reconcile(make_connector(), ReconcileRequest(groups=[renamed], dry_run=True))
+    assert planned["g"].action is Action.UPDATE
+    assert [(d.attribute, d.source_value, d.target_value) for d in planned["g"].differences] == [
+        ("displayName", new, old)
+    ]
+    assert held(base_url, "Groups", made.target_id or "")["displayName"] == old
     outcome = (await reconcile(make_connector(), ReconcileRequest(groups=[renamed])))["g"]
     assert (outcome.state, outcome.action) == (EntityState.SUCCESS, Action.UPDATE)
     assert outcome.target_id == made.target_id
@@ -360,3 +366,27 @@ async def test_a_group_never_gets_a_member_whose_account_is_gone(
     )["g"]
     assert created.state is EntityState.PARTIAL
     assert _members(base_url, created.target_id or "") == {a}
+
+
+async def test_a_user_update_whose_lost_first_attempt_was_applied_is_success(
+    make_connector: MakeConnector, proxy: LostAnswers, base_url: str
+) -> None:
+    name = unique()
+    made = await reconcile(
+        make_connector(),
+        ReconcileRequest(users=[DesiredUser("u", {"userName": name, "active": True, **FULL})]),
+    )
+    rid = made["u"].target_id or ""
+    body = b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"noTarget","detail":"nothing to remove"}'
+    proxy.losses += [
+        Loss("PATCH", "/Users", mode="drop"),
+        Loss("PATCH", "/Users", mode="answer", forward=False, status=400, body=body),
+    ]
+    connector = make_connector(base_url=f"{proxy.url}/v2", max_retries=2)
+    outcome = (
+        await reconcile(connector, ReconcileRequest(users=[DesiredUser("u", cleared(name), rid)]))
+    )["u"]
+    assert ("PATCH", f"/v2/Users/{rid}", "dropped") in proxy.log
+    assert ("PATCH", f"/v2/Users/{rid}", "answered") in proxy.log
+    assert "phoneNumbers" not in held(base_url, "Users", rid)
+    assert (outcome.state, outcome.action) == (EntityState.SUCCESS, Action.UPDATE), outcome.reason
