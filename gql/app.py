@@ -16,12 +16,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from cross_web import HTTPException
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gql import security
 from gql.context import Context
 from gql.observability.metrics import GraphQLTimingMiddleware, Metrics
 from gql.schema import build_schema
+from gql.security.websocket import CallerCheckingWSHandler
 from gql.services import Services
 from gql.settings import Settings, get_settings
 from gql.store.db import is_sqlite, upgrade_async
@@ -33,6 +35,9 @@ log = logging.getLogger("provisync")
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with provisync's typed context."""
 
+    # Sockets re-check their caller on each operation and every few seconds (revocation).
+    graphql_transport_ws_handler_class = CallerCheckingWSHandler
+
     def __init__(self, schema: strawberry.Schema, services: Services) -> None:
         super().__init__(
             schema,
@@ -42,6 +47,15 @@ class GraphQLApp(GraphQL[Context, None]):
             allowed_origins=services.settings.cors_origins,
         )
         self.services = services
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """JSON of a body or a query parameter; what cannot be read is a 400, never a 5xx."""
+        try:
+            return super().parse_json(data)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not valid UTF-8") from None
+        except RecursionError:
+            raise HTTPException(400, "The request's JSON is nested too deeply") from None
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
         """Authenticate a WebSocket at ``connection_init`` (refused when credentials lack)."""

@@ -159,7 +159,7 @@ def test_serve_defaults() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
     assert auth_default_for_host("0.0.0.0", {}) is True
-    assert auth_default_for_host("127.0.0.1", {}) is None
+    assert auth_default_for_host("127.0.0.1", {}) is True  # serve: loopback is no exemption
     assert auth_default_for_host("0.0.0.0", {"PROVISYNC_AUTH_REQUIRED": "false"}) is None
     assert "no credentials" in auth_notice(make_settings("sqlite://", auth_required=False))
     assert "required" in auth_notice(make_settings("sqlite://"))
