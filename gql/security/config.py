@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode
 
-
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]", "*.localhost")
 """Host names served by default: only names that can only mean this machine."""
 

@@ -76,7 +76,10 @@ def query_cost_rule(max_cost: int, max_page: int, default_page: int = DEFAULT_PA
             return min(default_page, max_page)
 
         def _cost(
-            self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None, depth: int
+            self,
+            selection_set: SelectionSetNode | None,
+            parent: GraphQLNamedType | None,
+            depth: int,
         ) -> int:
             """Cost of a selection set for a multiplier of one, capped at ``max_cost + 1``."""
             if selection_set is None or depth > MAX_WALK_DEPTH:
