@@ -22,7 +22,7 @@ from gql.context import Context, Info
 from gql.engine.progress import FINAL_STATUSES
 from gql.mutations import connections, controls, directory, rules, sync
 from gql.security.document_limits import alias_limit_rule, depth_limit_rule
-from gql.security.limits import CallerRequired
+from gql.security.limits import CallerRequired, HideSuggestions
 from gql.security.limits import validation_rules as security_rules
 from gql.security.roles import Role, require
 from gql.settings import Settings, get_settings
@@ -182,6 +182,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: AddValidationRules(rules_once),
         lambda: MaskErrors(should_mask_error=_should_mask),
         CallerRequired,
+        lambda: HideSuggestions(always=not settings.introspection),
         RequestSession,
     ]
     return strawberry.Schema(

@@ -21,9 +21,11 @@ from connectors import (
     UnsupportedOperation,
     WriteBackOutcome,
 )
+from connectors.redaction import Scrubber
 from connectors.types import ConnectorContext
 from gql.engine.progress import ProgressHub
 from gql.engine.recorder import record_outcomes, record_preview, record_write_backs
+from gql.engine.scrubbing import scrub_outcomes, scrub_write_backs, scrubber_for
 from gql.observability.runs import RunObserver
 from gql.security.crypto import SecretsUnreadable, decrypt_secrets
 from gql.store.db import Database
@@ -109,6 +111,12 @@ class RunContext:
     """A new connector of the same connection: a chunk taken over from a dead worker is
     pushed with one, as what this connector read of the target may predate that worker's
     writes."""
+
+    scrub: Scrubber = field(default_factory=Scrubber)
+    """Scrubs target text of this connection's secrets before it is stored (see __post_init__)."""
+
+    def __post_init__(self) -> None:
+        self.scrub = scrubber_for(self.connection)
 
     @property
     def rule_id(self) -> int:
@@ -205,6 +213,7 @@ class RunContext:
         processed: int,
     ) -> None:
         """Store outcomes and advance progress within the caller's transaction (no commit)."""
+        outcomes = scrub_outcomes(self.scrub, outcomes)
         if self.preview:
             await record_preview(session, run_id=self.run.id, outcomes=outcomes, names=names)
             self.counts.update(o.action.value for o in outcomes)
@@ -218,6 +227,7 @@ class RunContext:
         await self._advance(session, processed)
 
     async def record_write_backs(self, outcomes: Sequence[WriteBackOutcome]) -> None:
+        outcomes = scrub_write_backs(self.scrub, outcomes)
         async with self.db.session() as session:
             failed = await record_write_backs(
                 session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes

@@ -7,6 +7,7 @@ size (the literal, the largest page for a variable, the default page when left o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -148,3 +149,30 @@ class CallerRequired(SchemaExtension):
                 ],
             )
         yield
+
+
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def strip_suggestions(errors: Any) -> None:
+    """Remove "Did you mean 'rules'?" from each error's message (in place)."""
+    for error in errors or ():
+        message = getattr(error, "message", None)
+        if isinstance(message, str) and "Did you mean" in message:
+            error.message = SUGGESTION.sub("", message)
+
+
+class HideSuggestions(SchemaExtension):
+    """Error messages name no field, argument, enum value or type the caller did not write,
+    when introspection is off (they would reveal the schema) and for callers without a role."""
+
+    def __init__(self, *, always: bool) -> None:
+        self.always = always
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if not self.always and (context is None or principal_of(context).role is not None):
+            return
+        strip_suggestions(getattr(self.execution_context, "pre_execution_errors", None))
+        strip_suggestions(getattr(self.execution_context.result, "errors", None))
