@@ -24,14 +24,26 @@ MIN_SECRET = 4
 """Shorter values are not treated as secrets (they would blank out ordinary words)."""
 
 _SCHEME_VALUE = re.compile(
-    r"(?i)\b(Bearer|Basic|Digest|Negotiate|Token)(\s+|%20|\+)[^\s\"',;)}\]<>]+"
+    r"(?i)\b(Bearer|Basic|Digest|Negotiate|Token)(\s+|%20|\+)(?!\[redacted\])[^\s\"',;)}\]<>]+"
 )
 _HEADER_VALUE = re.compile(
     r"(?i)\b(authorization|proxy-authorization|x-api-key|api[-_]?key|access_token|"
-    r"client_secret|password|refresh_token|id_token)(\"?\s*[:=]\s*\"?)[^\s\"',;&)}\]<>]+"
+    r"client_secret|password|refresh_token|id_token)(\"?\s*[:=]\s*\"?)(?!\[redacted\])"
+    r"[^\s\"',;&)}\]<>]+"
 )
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_\-]{12,}={0,2}")
+WINDOW = 8
+"""A run of base64 that decodes to this many characters of a secret is redacted (a target
+that cuts its echo mid-credential leaves a base64 prefix no exact match finds)."""
+MIN_TAIL = 6
+"""Text that ends with this much of a secret's form was cut mid-secret: the tail goes."""
 _API_TOKEN = re.compile(r"\bpsy_[A-Za-z0-9_\-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*")
+
+
+def secret_windows(value: str) -> set[str]:
+    """The pieces of ``value`` that, found decoded in a base64 run, mean the run holds it."""
+    return {value[i : i + WINDOW] for i in range(max(1, len(value) - WINDOW + 1))}
 
 
 def secret_forms(value: str) -> set[str]:
@@ -57,6 +69,7 @@ class Scrubber:
             forms |= secret_forms(value)
         # Longest first, so a pair is removed whole before its parts.
         self.forms = sorted(forms, key=len, reverse=True)
+        self.windows = {window for value in plain for window in secret_windows(value)}
 
     @classmethod
     def of_settings(cls, values: dict[str, object] | object) -> Scrubber:
@@ -73,17 +86,45 @@ class Scrubber:
         return cls(secrets, users)
 
     def __call__(self, text: str | None, limit: int = MAX_TEXT) -> str | None:
-        return None if text is None else scrub(text, self.forms, limit)
+        return None if text is None else scrub(text, self.forms, limit, self.windows)
 
 
-def scrub(text: str, forms: Iterable[str] = (), limit: int = MAX_TEXT) -> str:
-    """``text`` without the given secret forms, credentials after an auth scheme or an
+def _decodes_to_secret(run: str, windows: set[str]) -> bool:
+    cut = run.rstrip("=")
+    cut = cut[: len(cut) - len(cut) % 4]
+    try:
+        decoded = base64.b64decode(cut.replace("-", "+").replace("_", "/"), validate=False)
+    except ValueError:
+        return False
+    text = decoded.decode("latin-1")
+    return any(window in text for window in windows)
+
+
+def scrub(
+    text: str,
+    forms: Iterable[str] = (),
+    limit: int = MAX_TEXT,
+    windows: set[str] | None = None,
+    tails: bool = True,
+) -> str:
+    """``text`` without the given secret forms (whole, cut off at the end, or as base64 that
+    decodes to part of a secret), credentials after an auth scheme or an
     ``Authorization``-like key, API tokens and JWTs; cut to ``limit`` characters."""
     if not isinstance(text, str):
         text = str(text)
+    forms = list(forms)
     for form in forms:
         if form in text:
             text = text.replace(form, REDACTED)
+    for form in forms if tails else ():
+        for size in range(min(len(form) - 1, len(text)), MIN_TAIL - 1, -1):
+            if text.endswith(form[:size]):
+                text = text[:-size] + REDACTED
+                break
+    if windows:
+        text = _BASE64_RUN.sub(
+            lambda m: REDACTED if _decodes_to_secret(m.group(0), windows) else m.group(0), text
+        )
     text = _SCHEME_VALUE.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _HEADER_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _API_TOKEN.sub(REDACTED, text)
@@ -93,4 +134,4 @@ def scrub(text: str, forms: Iterable[str] = (), limit: int = MAX_TEXT) -> str:
     return text
 
 
-__all__ = ["MAX_TEXT", "REDACTED", "Scrubber", "scrub", "secret_forms"]
+__all__ = ["MAX_TEXT", "REDACTED", "Scrubber", "scrub", "secret_forms", "secret_windows"]

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.redaction import scrub, secret_forms
+from connectors.redaction import MIN_SECRET, scrub, secret_forms, secret_windows
 
 _RUN: ContextVar[tuple[int | None, int | None]] = ContextVar("provisync_run", default=(None, None))
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -53,6 +53,7 @@ class RunContextFilter(logging.Filter):
 
 
 _KNOWN_SECRETS: OrderedDict[str, None] = OrderedDict()
+_KNOWN_WINDOWS: OrderedDict[str, None] = OrderedDict()
 _KNOWN_LOCK = threading.Lock()
 MAX_KNOWN_SECRETS = 2000
 _QUERY_CREDENTIAL = re.compile(
@@ -65,11 +66,16 @@ def remember_secrets(values: Iterable[str]) -> None:
     """Secrets no log line may show, in any form (the engine adds each connection's)."""
     with _KNOWN_LOCK:
         for value in values:
-            for form in secret_forms(value):
-                _KNOWN_SECRETS[form] = None
-                _KNOWN_SECRETS.move_to_end(form)
-        while len(_KNOWN_SECRETS) > MAX_KNOWN_SECRETS:
-            _KNOWN_SECRETS.popitem(last=False)
+            if len(value) < MIN_SECRET:
+                continue
+            pairs = ((_KNOWN_SECRETS, secret_forms(value)), (_KNOWN_WINDOWS, secret_windows(value)))
+            for known, parts in pairs:
+                for part in parts:
+                    known[part] = None
+                    known.move_to_end(part)
+        for known in (_KNOWN_SECRETS, _KNOWN_WINDOWS):
+            while len(known) > MAX_KNOWN_SECRETS:
+                known.popitem(last=False)
 
 
 def scrub_log_text(text: str) -> str:
@@ -77,8 +83,9 @@ def scrub_log_text(text: str) -> str:
     query strings (``?access_token=...``); never cut."""
     with _KNOWN_LOCK:
         forms = sorted(_KNOWN_SECRETS, key=len, reverse=True)
+        windows = set(_KNOWN_WINDOWS)
     text = _QUERY_CREDENTIAL.sub(lambda m: m.group(1) + "[redacted]", text)
-    return scrub(text, forms, limit=1 << 30)
+    return scrub(text, forms, limit=1 << 30, windows=windows, tails=False)
 
 
 class SecretRedactingFilter(logging.Filter):
@@ -136,12 +143,18 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(log_format: str = "text", level: int | str = logging.INFO) -> None:
-    """Send the root logger's records to stderr as text or JSON lines, with run context."""
-    handler = logging.StreamHandler()
+def make_handler(log_format: str = "text", stream: Any = None) -> logging.Handler:
+    """The handler provisync logs through: text or JSON lines, run context, secrets scrubbed."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(RunContextFilter())
     handler.addFilter(SecretRedactingFilter())
+    return handler
+
+
+def configure_logging(log_format: str = "text", level: int | str = logging.INFO) -> None:
+    """Send the root logger's records to stderr as text or JSON lines, with run context."""
+    handler = make_handler(log_format)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -157,6 +170,7 @@ __all__ = [
     "bind_run",
     "configure_logging",
     "current_run",
+    "make_handler",
     "remember_secrets",
     "scrub_log_text",
 ]
