@@ -28,6 +28,7 @@ from gql.engine.recorder import record_outcomes, record_preview, record_write_ba
 from gql.engine.scrubbing import scrub_outcomes, scrub_write_backs, scrubber_for
 from gql.observability.runs import RunObserver
 from gql.security.crypto import SecretsUnreadable, decrypt_secrets
+from gql.security.egress import egress_problems
 from gql.store.db import Database
 from gql.store.models import ProvisioningConnection, Rule, SyncRun
 
@@ -42,7 +43,10 @@ class ConnectorUnavailable(RunFailure):
 
 
 def open_connector(
-    registry: ConnectorRegistry, connection: ProvisioningConnection, request_timeout: float
+    registry: ConnectorRegistry,
+    connection: ProvisioningConnection,
+    request_timeout: float,
+    egress: Any = None,
 ) -> Connector[Any]:
     """Create the connector instance of a connection, or fail the run with a clear reason."""
     if registry.get(connection.connector_type) is None:
@@ -63,6 +67,10 @@ def open_connector(
         )
     except Exception as exc:
         raise ConnectorUnavailable(f"connection {connection.name!r} has invalid settings") from exc
+    if refused := egress_problems(settings, egress):
+        raise ConnectorUnavailable(
+            f"connection {connection.name!r} may not be reached: {refused[0][1]}"
+        )
     context = ConnectorContext(
         connection_id=str(connection.id),
         connection_name=connection.name,

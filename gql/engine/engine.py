@@ -357,7 +357,9 @@ class SyncEngine:
 
     def _context(self, run: SyncRun, rule: Rule, connection: ProvisioningConnection) -> RunContext:
         def reopen() -> Connector[Any]:
-            return open_connector(self.registry, connection, self.settings.request_timeout)
+            return open_connector(
+                self.registry, connection, self.settings.request_timeout, self.settings
+            )
 
         connector = reopen()
         queue = self.queue

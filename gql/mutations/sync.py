@@ -124,7 +124,9 @@ async def test_provisioning_connection(
     if services.registry.get(connection.connector_type) is None:
         return connector_missing(connection.connector_type)
     try:
-        connector = open_connector(services.registry, connection, services.settings.request_timeout)
+        connector = open_connector(
+            services.registry, connection, services.settings.request_timeout, services.settings
+        )
     except ConnectorUnavailable as exc:
         return ConnectionTestResult(ok=False, message=str(exc), details=as_json({}))
     scrub = scrubber_for(connection)  # the target's words may echo the credentials
