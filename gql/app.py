@@ -60,6 +60,8 @@ class GraphQLApp(GraphQL[Context, None]):
             raise HTTPException(400, "The request body is not valid UTF-8") from None
         except RecursionError:
             raise HTTPException(400, "The request's JSON is nested too deeply") from None
+        except ValueError:  # a number of more than 4300 digits, say
+            raise HTTPException(400, "The request's JSON holds a value too large to read") from None
 
     async def execute_single(  # type: ignore[override]
         self,
