@@ -105,4 +105,5 @@ def auth_notice(settings: Any) -> str:
             "(see provisync token create)"
         )
     host = getattr(settings, "host", "?")
-    return f"no credentials are needed on {host} (loopback): every caller is an admin"
+    where = "loopback" if is_loopback(str(host)) else "PROVISYNC_AUTH_REQUIRED=false"
+    return f"no credentials are needed on {host} ({where}): every caller is an admin"

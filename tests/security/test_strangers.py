@@ -122,3 +122,17 @@ def test_allowed_hosts_setting(tmp_path: Path) -> None:
         ):
             got = httpx.get(f"{running.base_url}/healthz", headers={"Host": host})
             assert got.status_code == status, host
+
+
+def test_a_websocket_naming_a_foreign_host_is_refused(server: SecureServer) -> None:
+    upgrade = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Protocol": "graphql-transport-ws",
+    }
+    foreign = httpx.get(f"{server.base_url}/graphql", headers={**upgrade, "Host": "evil.example"})
+    assert foreign.status_code == 400, foreign.status_code
+    ours = httpx.get(f"{server.base_url}/graphql", headers=upgrade)
+    assert ours.status_code == 101
