@@ -11,10 +11,8 @@ from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.extensions.base_extension import SchemaExtension
@@ -23,12 +21,13 @@ from strawberry.schema.config import StrawberryConfig
 from gql.context import Context, Info
 from gql.engine.progress import FINAL_STATUSES
 from gql.mutations import connections, controls, directory, rules, sync
-from gql.security.limits import CallerRequired
+from gql.security.document_limits import alias_limit_rule, depth_limit_rule
+from gql.security.limits import CallerRequired, HideSuggestions
 from gql.security.limits import validation_rules as security_rules
 from gql.security.roles import Role, require
 from gql.settings import Settings, get_settings
 from gql.store.models import SyncRun as RunRow
-from gql.types.common import node_pk
+from gql.types.common import node_pk, valid_pk
 from gql.types.connection import ProvisioningConnectionConnection, list_connections
 from gql.types.connector_type import ConnectorType
 from gql.types.directory_group import DirectoryGroupConnection, list_groups
@@ -44,6 +43,8 @@ class Query:
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         # A plain resolver rather than relay.node(): the schema is built more than once per
         # process (module-level and per app), and relay.node() may only be applied once.
+        if valid_pk(id.node_id) is None:
+            return None  # every node has an integer key a database can hold
         try:
             return await id.resolve_node(info, required=False)  # type: ignore[no-any-return]
         except (ValueError, KeyError):
@@ -169,8 +170,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with caches and limits on, their validation rules built once."""
     settings = settings or get_settings()
     rules_once = [
-        *QueryDepthLimiter(max_depth=settings.query_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.query_max_aliases).validation_rules,
+        # Our own depth and alias rules: Strawberry's are exponential in fragment chains.
+        depth_limit_rule(settings.query_max_depth),
+        alias_limit_rule(settings.query_max_aliases),
         *security_rules(settings),
     ]
     extensions: list[Any] = [
@@ -180,6 +182,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: AddValidationRules(rules_once),
         lambda: MaskErrors(should_mask_error=_should_mask),
         CallerRequired,
+        lambda: HideSuggestions(always=not settings.introspection),
         RequestSession,
     ]
     return strawberry.Schema(

@@ -66,6 +66,10 @@ class ConformanceTarget:
         """The secret strings that must never appear in what a connector reports."""
         return [str(v) for v in self.secrets.values() if v is not None and len(str(v)) >= 4]
 
+    def user_values(self) -> list[str]:
+        """Plain settings strings that may pair with a secret (``user:password``)."""
+        return [v for v in self.settings.values() if isinstance(v, str) and len(v) <= 256]
+
 
 async def maybe_await(value: T | Awaitable[T]) -> T:
     """The value of a callback that may be plain or a coroutine function."""

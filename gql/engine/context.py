@@ -21,11 +21,14 @@ from connectors import (
     UnsupportedOperation,
     WriteBackOutcome,
 )
+from connectors.redaction import Scrubber
 from connectors.types import ConnectorContext
 from gql.engine.progress import ProgressHub
 from gql.engine.recorder import record_outcomes, record_preview, record_write_backs
+from gql.engine.scrubbing import scrub_outcomes, scrub_write_backs, scrubber_for
 from gql.observability.runs import RunObserver
 from gql.security.crypto import SecretsUnreadable, decrypt_secrets
+from gql.security.egress import egress_problems
 from gql.store.db import Database
 from gql.store.models import ProvisioningConnection, Rule, SyncRun
 
@@ -40,7 +43,10 @@ class ConnectorUnavailable(RunFailure):
 
 
 def open_connector(
-    registry: ConnectorRegistry, connection: ProvisioningConnection, request_timeout: float
+    registry: ConnectorRegistry,
+    connection: ProvisioningConnection,
+    request_timeout: float,
+    egress: Any = None,
 ) -> Connector[Any]:
     """Create the connector instance of a connection, or fail the run with a clear reason."""
     if registry.get(connection.connector_type) is None:
@@ -61,6 +67,10 @@ def open_connector(
         )
     except Exception as exc:
         raise ConnectorUnavailable(f"connection {connection.name!r} has invalid settings") from exc
+    if refused := egress_problems(settings, egress):
+        raise ConnectorUnavailable(
+            f"connection {connection.name!r} may not be reached: {refused[0][1]}"
+        )
     context = ConnectorContext(
         connection_id=str(connection.id),
         connection_name=connection.name,
@@ -109,6 +119,12 @@ class RunContext:
     """A new connector of the same connection: a chunk taken over from a dead worker is
     pushed with one, as what this connector read of the target may predate that worker's
     writes."""
+
+    scrub: Scrubber = field(default_factory=Scrubber)
+    """Scrubs target text of this connection's secrets before it is stored (see __post_init__)."""
+
+    def __post_init__(self) -> None:
+        self.scrub = scrubber_for(self.connection)
 
     @property
     def rule_id(self) -> int:
@@ -205,6 +221,7 @@ class RunContext:
         processed: int,
     ) -> None:
         """Store outcomes and advance progress within the caller's transaction (no commit)."""
+        outcomes = scrub_outcomes(self.scrub, outcomes)
         if self.preview:
             await record_preview(session, run_id=self.run.id, outcomes=outcomes, names=names)
             self.counts.update(o.action.value for o in outcomes)
@@ -218,6 +235,7 @@ class RunContext:
         await self._advance(session, processed)
 
     async def record_write_backs(self, outcomes: Sequence[WriteBackOutcome]) -> None:
+        outcomes = scrub_write_backs(self.scrub, outcomes)
         async with self.db.session() as session:
             failed = await record_write_backs(
                 session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes

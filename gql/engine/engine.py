@@ -24,6 +24,7 @@ from connectors import (
     Direction,
     RunFailure,
 )
+from connectors.redaction import Scrubber
 from gql.engine.context import RunContext, open_connector
 from gql.engine.inbound import read_inbound, write_back_changes
 from gql.engine.on_demand import OnDemand, Step, StepStatus
@@ -319,8 +320,9 @@ class SyncEngine:
                 await self._finish(run, "SUCCEEDED", None, ctx)
             except RunFailure as exc:
                 failure = exc
-                log.warning("run %s of rule %s failed: %s", run.id, run.rule_id, exc)
-                await self._finish(run, "FAILED", str(exc), ctx, whole_failure=True)
+                reason = (ctx.scrub if ctx is not None else Scrubber())(str(exc))
+                log.warning("run %s of rule %s failed: %s", run.id, run.rule_id, reason)
+                await self._finish(run, "FAILED", reason, ctx, whole_failure=True)
             except asyncio.CancelledError as exc:
                 failure = exc
                 await asyncio.shield(
@@ -355,7 +357,9 @@ class SyncEngine:
 
     def _context(self, run: SyncRun, rule: Rule, connection: ProvisioningConnection) -> RunContext:
         def reopen() -> Connector[Any]:
-            return open_connector(self.registry, connection, self.settings.request_timeout)
+            return open_connector(
+                self.registry, connection, self.settings.request_timeout, self.settings
+            )
 
         connector = reopen()
         queue = self.queue
@@ -460,6 +464,8 @@ class SyncEngine:
             counts towards quarantine; an engine crash or a stopped process does not.
         """
         now = self.now()
+        # The one way a run's error is stored: target text in it is scrubbed here too.
+        error = (ctx.scrub if ctx is not None else Scrubber())(error)
         async with self.db.session() as session:
             run.status, run.error, run.finished_at = status, error, now
             if ctx is not None:

@@ -14,7 +14,9 @@ from strawberry.scalars import JSON
 from gql.context import Info
 from gql.engine.recorder import admin_event
 from gql.mutations.common import pydantic_errors
+from gql.mutations.edge import NAME_MAX, text_problem
 from gql.security.crypto import SecretsUnreadable, decrypt_secrets, encrypt_secrets
+from gql.security.egress import egress_problems
 from gql.security.roles import Role, forbidden
 from gql.store.models import ProvisioningConnection as ConnectionRow
 from gql.store.models import Rule as RuleRow
@@ -97,6 +99,8 @@ def _split(
         model = registry.validate_settings(connector_type, plain, merged_secrets)
     except pydantic.ValidationError as exc:
         return pydantic_errors(exc, "settings")
+    if refused := egress_problems(model, info.context.services.settings):
+        return invalid(*((f"settings.{name}", why) for name, why in refused))
     stored = model.model_dump(mode="json", exclude=secret_names)
     return stored, merged_secrets
 
@@ -116,6 +120,8 @@ async def create_provisioning_connection(
     name = input.name.strip()
     if not name:
         return invalid(("name", "must not be empty"))
+    if problem := text_problem(name, NAME_MAX):
+        return invalid(("name", problem))
     split = _split(info, input.connector_type, input.settings, input.secrets, {})
     if not isinstance(split, tuple):
         return split
@@ -156,6 +162,8 @@ async def update_provisioning_connection(
         name = row.name if input.name in (None, strawberry.UNSET) else str(input.name).strip()
         if not name:
             return invalid(("name", "must not be empty"))
+        if problem := text_problem(name, NAME_MAX):
+            return invalid(("name", problem))
         if name != row.name and await _name_taken(session, name, pk):
             return conflict(f"a provisioning connection named {name!r} exists")
         settings = row.settings if input.settings in (None, strawberry.UNSET) else input.settings

@@ -17,6 +17,7 @@ from gql.engine.recorder import admin_event
 from gql.engine.scope import InvalidFilter, compile_scope
 from gql.mutations.common import parse_ids
 from gql.mutations.connections import DeletePayload, DeleteResult
+from gql.mutations.edge import NAME_MAX, TEXT_MAX, text_problem
 from gql.security.roles import Role, forbidden
 from gql.store.models import DirectoryGroup as GroupRow
 from gql.store.models import EntitySyncState, RuleCounts, SyncRun, utcnow
@@ -26,6 +27,7 @@ from gql.types.common import node_pk
 from gql.types.controls import DeletionProtectionInput
 from gql.types.enums import DeprovisionActionEnum, SyncDirection
 from gql.types.errors import (
+    ConflictError,
     ConnectorNotInstalledError,
     ForbiddenError,
     NotFoundError,
@@ -38,7 +40,12 @@ from gql.types.errors import (
 from gql.types.rule import Rule
 
 RuleResult = Annotated[
-    Rule | NotFoundError | ValidationError | ConnectorNotInstalledError | ForbiddenError,
+    Rule
+    | NotFoundError
+    | ValidationError
+    | ConnectorNotInstalledError
+    | ForbiddenError
+    | ConflictError,
     strawberry.union("RuleResult"),
 ]
 MIN_POLL_SECONDS = 10
@@ -94,6 +101,12 @@ async def _check(
     problems: list[tuple[str, str]] = []
     if not values["name"].strip():
         problems.append(("name", "must not be empty"))
+    for field, value, limit in (
+        ("name", values["name"], NAME_MAX),
+        ("userFilter", values["user_filter"], TEXT_MAX),
+    ):
+        if isinstance(value, str) and (problem := text_problem(value, limit)):
+            problems.append((field, problem))
     direction = Direction(values["direction"])
     if direction not in ctype.directions:
         problems.append(
@@ -126,6 +139,22 @@ async def _check(
     return invalid(*problems) if problems else None
 
 
+async def _name_conflict(
+    session: Any, name: str, except_id: int | None = None
+) -> ConflictError | None:
+    """A conflict when another rule has this name, in any case (people tell rules apart by it)."""
+    statement = (
+        select(func.count())
+        .select_from(RuleRow)
+        .where(func.lower(RuleRow.name) == name.strip().lower())
+    )
+    if except_id is not None:
+        statement = statement.where(RuleRow.id != except_id)
+    if await session.scalar(statement):
+        return conflict(f"a rule named {name.strip()!r} exists")
+    return None
+
+
 async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
     if denied := forbidden(info, Role.ADMIN):
         return denied
@@ -154,6 +183,8 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
         error = await _check(info, session, values, connection)
         if error is not None:
             return error
+        if taken := await _name_conflict(session, values["name"]):
+            return taken
         row = RuleRow(
             **{**values, "name": values["name"].strip()},
             connection_id=connection_pk,
@@ -227,6 +258,8 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
         error = await _check(info, session, values, connection)
         if error is not None:
             return error
+        if taken := await _name_conflict(session, values["name"], pk):
+            return taken
         for key, value in values.items():
             setattr(row, key, value.strip() if key == "name" else value)
         row.updated_at = utcnow()
