@@ -20,10 +20,12 @@ from connectors import (
     RunFailure,
     UnsupportedOperation,
     WriteBackOutcome,
+    WriteBackRequest,
 )
 from connectors.types import ConnectorContext
 from gql.engine.progress import ProgressHub
 from gql.engine.recorder import record_outcomes, record_preview, record_write_backs
+from gql.engine.retries import RetryPolicy, track_outcomes, track_write_backs
 from gql.observability.runs import RunObserver
 from gql.security.crypto import SecretsUnreadable, decrypt_secrets
 from gql.store.db import Database
@@ -109,6 +111,17 @@ class RunContext:
     """A new connector of the same connection: a chunk taken over from a dead worker is
     pushed with one, as what this connector read of the target may predate that worker's
     writes."""
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    retry_known: bool = True
+    """The rule may have entities in the retry queue (cleared when it is known to have none,
+    so a resync without failures asks nothing more of the database)."""
+    record_unpushed: bool = False
+    """A run pushing specific changes (incremental, retry): when it fails as a whole, the
+    entities it was pushing are recorded FAILED with the reason, and queued for a retry."""
+
+    @property
+    def outbound(self) -> bool:
+        return self.rule.direction == "OUTBOUND"
 
     @property
     def rule_id(self) -> int:
@@ -215,12 +228,38 @@ class RunContext:
         )
         self.counts.update(summary)
         self.observer.outcomes_recorded(outcomes)
+        if self.outbound:
+            self.retry_known = await track_outcomes(
+                session,
+                rule_id=self.rule_id,
+                run_id=self.run.id,
+                outcomes=outcomes,
+                names=names,
+                policy=self.retry_policy,
+                known=self.retry_known,
+            )
         await self._advance(session, processed)
 
-    async def record_write_backs(self, outcomes: Sequence[WriteBackOutcome]) -> None:
+    async def record_write_backs(
+        self,
+        outcomes: Sequence[WriteBackOutcome],
+        requests: Sequence[WriteBackRequest] = (),
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        """Store write-back results; failed ones wait in the retry queue, with the attributes
+        their request carried."""
         async with self.db.session() as session:
             failed = await record_write_backs(
                 session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes
+            )
+            await track_write_backs(
+                session,
+                rule_id=self.rule_id,
+                run_id=self.run.id,
+                outcomes=outcomes,
+                fields={r.key: list(r.attributes) for r in requests},
+                names=names or {},
+                policy=self.retry_policy,
             )
             self.counts["WRITE_BACK_FAILED"] += failed
             self.counts["WRITE_BACK"] += len(outcomes)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_
 from sqlmodel import col, select
 
 from connectors import (
@@ -37,6 +37,9 @@ from gql.engine.progress import ProgressHub
 from gql.engine.protection import discard_held, release_held
 from gql.engine.quarantine import count_failure, end_quarantine
 from gql.engine.recorder import admin_event
+from gql.engine.recovery import fail_interrupted_runs
+from gql.engine.retries import RetryPolicy, claim_due, drop_orphans, has_entries
+from gql.engine.retry_runs import run_retries
 from gql.observability.logs import bind_run
 from gql.observability.runs import RunObserver
 from gql.settings import Settings
@@ -44,6 +47,7 @@ from gql.store.db import Database
 from gql.store.models import (
     AuditEvent,
     DirectoryUser,
+    EntityRetry,
     ProvisioningConnection,
     Rule,
     SyncRun,
@@ -69,6 +73,8 @@ class RunKind(StrEnum):
     """Applies deprovisions an operator released from deletion protection."""
     ON_DEMAND = "ON_DEMAND"
     """One user or group provisioned now, at an operator's request."""
+    RETRY = "RETRY"
+    """Entities whose push or write-back failed, tried again (see :mod:`gql.engine.retries`)."""
 
 
 Work = Callable[[RunContext], Awaitable[None]]
@@ -113,20 +119,16 @@ class SyncEngine:
         """Fail runs a previous process left unfinished, then start the change and poll loops."""
         if self.queue is not None:
             # Runs belong to the job queue: workers resume them; a periodic job polls.
-            self._loops = [asyncio.create_task(self._push_changes_loop(), name="provisync-push")]
+            self._loops = [
+                asyncio.create_task(self._push_changes_loop(), name="provisync-push"),
+                asyncio.create_task(self._retry_loop(), name="provisync-retry"),
+            ]
             return
-        async with self.db.session() as session:
-            await session.execute(
-                update(SyncRun)
-                .where(col(SyncRun.status).in_(ACTIVE_STATUSES))  # type: ignore[attr-defined]
-                .values(
-                    status="FAILED", error="interrupted: the process stopped", finished_at=utcnow()
-                )
-            )
-            await session.commit()
+        await fail_interrupted_runs(self.db)
         self._loops = [
             asyncio.create_task(self._push_changes_loop(), name="provisync-push"),
             asyncio.create_task(self._poll_loop(), name="provisync-poll"),
+            asyncio.create_task(self._retry_loop(), name="provisync-retry"),
         ]
 
     async def stop(self) -> None:
@@ -312,6 +314,8 @@ class SyncEngine:
             failure: BaseException | None = None
             try:
                 ctx = await self._begin(run)
+                async with self.db.session() as session:
+                    ctx.retry_known = await has_entries(session, ctx.rule_id)
                 if work is not None:
                     await work(ctx)
                 else:
@@ -382,7 +386,13 @@ class SyncEngine:
             chunk_size=self.settings.resync_chunk_size,
             lease_seconds=self.settings.worker_stalled_seconds,
             reopen=reopen,
+            retry_policy=self.retry_policy,
+            record_unpushed=run.kind in (RunKind.INCREMENTAL.value, RunKind.RETRY.value),
         )
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(self.settings.retry_base_seconds, self.settings.retry_max_seconds)
 
     async def help(self, run_id: int) -> None:
         """Push chunks of a split full resync that another worker runs (queue mode)."""
@@ -431,6 +441,9 @@ class SyncEngine:
                 if outbound
                 else read_inbound(ctx, incremental=False, changed=self.users_changed)
             )
+            async with self.db.session() as session:
+                await drop_orphans(session, ctx.rule_id, ctx.run.id)
+                await session.commit()
         elif kind is RunKind.POLL:
             await read_inbound(
                 ctx, incremental=ctx.rule.watermark is not None, changed=self.users_changed
@@ -561,6 +574,42 @@ class SyncEngine:
             await session.commit()
         await self._launch(run, users, groups)
 
+    # retries ------------------------------------------------------------------------------
+
+    async def _retry_loop(self) -> None:
+        while True:
+            try:
+                await self.retry_due()
+            except Exception:
+                log.exception("scheduling entity retries failed")
+            await asyncio.sleep(self.settings.scheduler_tick)
+
+    async def retry_due(self, now: datetime | None = None) -> list[SyncRun]:
+        """Start a RETRY run for each rule with entities due in the retry queue.
+
+        :param now: the time to judge by (default: the engine's clock).
+        """
+        now = now or self.now()
+        async with self.db.session() as session:
+            busy = set(
+                await session.scalars(
+                    select(SyncRun.rule_id).where(
+                        SyncRun.kind == RunKind.RETRY.value,
+                        col(SyncRun.status).in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
+                    )
+                )
+            )
+        due = await claim_due(self.db, now, self.retry_policy, busy)
+        started = []
+        for rule_id, entries in due.items():
+            async with self.db.session() as session:
+                run = SyncRun(rule_id=rule_id, kind=RunKind.RETRY.value, status="QUEUED")
+                session.add(run)
+                await session.commit()
+            self._spawn(run, {}, set(), _retrying(entries))
+            started.append(run)
+        return started
+
     # inbound polls ----------------------------------------------------------------------
 
     async def _poll_loop(self) -> None:
@@ -607,3 +656,10 @@ class SyncEngine:
             else:
                 started.append(await self.request_run(rule.id, RunKind.POLL))
         return started
+
+
+def _retrying(entries: list[EntityRetry]) -> Work:
+    async def work(ctx: RunContext) -> None:
+        await run_retries(ctx, entries)
+
+    return work
