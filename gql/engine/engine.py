@@ -106,6 +106,8 @@ class SyncEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending_users: dict[int, set[str]] = {}
         self._pending_groups: set[int] = set()
+        self._pending_forgotten: dict[int, set[int]] = {}
+        """Rules that lost deleted groups: those groups are pushed (deprovisioned) once more."""
         self._wake = asyncio.Event()
         self._pushing = False
         self._loops: list[asyncio.Task[None]] = []
@@ -140,7 +142,13 @@ class SyncEngine:
     async def wait_idle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until no run is pending or running (tests, demo seeding, shutdown)."""
         async with asyncio.timeout(timeout):
-            while self._tasks or self._pending_users or self._pending_groups or self._pushing:
+            while (
+                self._tasks
+                or self._pending_users
+                or self._pending_groups
+                or self._pending_forgotten
+                or self._pushing
+            ):
                 if self._tasks:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
                 else:
@@ -509,6 +517,13 @@ class SyncEngine:
         if group_ids:
             self._wake.set()
 
+    def groups_forgotten(self, rule_ids: Collection[int], group_id: int) -> None:
+        """Rules stopped naming a deleted group: push their groups, so its copy goes."""
+        for rule_id in rule_ids:
+            self._pending_forgotten.setdefault(rule_id, set()).add(group_id)
+        if rule_ids:
+            self._wake.set()
+
     async def _push_changes_loop(self) -> None:
         while True:
             await self._wake.wait()
@@ -516,15 +531,21 @@ class SyncEngine:
             self._wake.clear()
             users, self._pending_users = self._pending_users, {}
             groups, self._pending_groups = self._pending_groups, set()
+            forgotten, self._pending_forgotten = self._pending_forgotten, {}
             self._pushing = True  # until the runs exist: wait_idle must not slip in between
             try:
-                await self._push_changes(users, groups)
+                await self._push_changes(users, groups, forgotten)
             except Exception:
                 log.exception("pushing directory changes failed")
             finally:
                 self._pushing = False
 
-    async def _push_changes(self, users: dict[int, set[str]], groups: set[int]) -> None:
+    async def _push_changes(
+        self,
+        users: dict[int, set[str]],
+        groups: set[int],
+        forgotten: Mapping[int, set[int]] | None = None,
+    ) -> None:
         edited = [user_id for user_id, fields in users.items() if fields]
         owners: dict[int, int | None] = {}
         full_pending: set[int] = set()
@@ -557,7 +578,9 @@ class SyncEngine:
             if rule.direction == Direction.OUTBOUND.value:
                 if rule.quarantined_at is not None or rule.id in full_pending:
                     continue  # its next full resync carries these changes
-                relevant_groups = groups & set(rule.group_ids)
+                relevant_groups = (groups & set(rule.group_ids)) | (forgotten or {}).get(
+                    rule.id, set()
+                )
                 if users or relevant_groups:
                     await self._start(rule.id, RunKind.INCREMENTAL, users, relevant_groups)
                 continue
