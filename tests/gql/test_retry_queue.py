@@ -100,14 +100,19 @@ def test_a_push_that_fails_is_failed_queued_and_retried_until_it_succeeds(
         assert ada["state"] == "FAILED" and ada["reason"].startswith("not pushed: ")
         assert ada["retry"]["attempts"] >= 1 and ada["retry"]["nextAttemptAt"]
         queued = rule["retryQueue"]["edges"][0]["node"]
-        assert (queued["kind"], queued["entityKey"], queued["operation"]) == ("USER", uid_key(uid), "PUSH")
+        assert (queued["kind"], queued["entityKey"], queued["operation"]) == (
+            "USER",
+            uid_key(uid),
+            "PUSH",
+        )
         assert rule["summary"]["users"]["failed"] == 1 and rule["summary"]["users"]["success"] == 0
         assert rule["status"] == "FAILED" and rule["lastRunError"]
 
         # Retries keep failing while the target is down, each further one waits longer (capped).
         rule = wait_for(
-            lambda: (r := view(api, rule_id))["retryQueue"]["edges"][0]["node"]["attempts"] >= 3
-            and r,
+            lambda: (
+                (r := view(api, rule_id))["retryQueue"]["edges"][0]["node"]["attempts"] >= 3 and r
+            ),
             "the entity was not retried",
         )
         scheduled = [
@@ -129,9 +134,7 @@ def test_a_push_that_fails_is_failed_queued_and_retried_until_it_succeeds(
         assert user_state(rule, "Ada")["retry"] is None
         assert target_title(scim, "ada") == "Lead"
         settled = [e["node"] for e in rule["auditLog"]["edges"]]
-        assert any(
-            n["operation"] == "RETRY_SETTLED" and n["outcome"] == "SUCCESS" for n in settled
-        )
+        assert any(n["operation"] == "RETRY_SETTLED" and n["outcome"] == "SUCCESS" for n in settled)
         view_after = assert_invariants(api, rule_id)
         assert view_after["status"] == "ACTIVE"
 
@@ -169,7 +172,5 @@ def test_the_queue_survives_a_restart_and_a_full_resync_settles_it(
         assert rule["retryQueue"]["totalCount"] == 0
         assert user_state(rule, "Grace")["state"] == "SUCCESS"
         assert target_title(scim, "grace") == "Admiral"
-        assert any(
-            e["node"]["operation"] == "RETRY_SETTLED" for e in rule["auditLog"]["edges"]
-        )
+        assert any(e["node"]["operation"] == "RETRY_SETTLED" for e in rule["auditLog"]["edges"])
         assert_invariants(api, rule_id)

@@ -77,8 +77,10 @@ async def test_a_write_back_failing_as_a_whole_counts_and_is_retried(
         rule = await wait_view(
             api,
             rule_id,
-            lambda r: r["summary"]["users"]["writeBackFailures"] == 2
-            and r["retryQueue"]["totalCount"] == 2,
+            lambda r: (
+                r["summary"]["users"]["writeBackFailures"] == 2
+                and r["retryQueue"]["totalCount"] == 2
+            ),
             "the failed write-backs left no trace",
         )
         by_key = {e["node"]["entityKey"]: e["node"] for e in rule["entityStates"]["edges"]}
@@ -94,8 +96,10 @@ async def test_a_write_back_failing_as_a_whole_counts_and_is_retried(
         rule = await wait_view(
             api,
             rule_id,
-            lambda r: r["retryQueue"]["totalCount"] == 0
-            and r["summary"]["users"]["writeBackFailures"] == 0,
+            lambda r: (
+                r["retryQueue"]["totalCount"] == 0
+                and r["summary"]["users"]["writeBackFailures"] == 0
+            ),
             "the write-backs were not retried",
         )
         for number, wid in enumerate(wids):
