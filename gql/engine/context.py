@@ -197,16 +197,20 @@ class RunContext:
         names: Mapping[tuple[EntityKind, str], str],
         processed: int = 0,
         also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        *,
+        observe: bool = True,
     ) -> None:
         """Store outcomes and advance progress in one transaction, then publish progress.
 
         :param also: more to write in the same transaction, first (a chunk's checkpoint); it
             may raise to write nothing.
+        :param observe: count FAILED outcomes as connector errors (not when they stand for a
+            run's failure as a whole, which the run's metrics count once).
         """
         async with self.db.session() as session:
             if also is not None:
                 await also(session)
-            await self.record_in(session, outcomes, names, processed)
+            await self.record_in(session, outcomes, names, processed, observe=observe)
             await session.commit()
         self.hub.publish(self.run)
 
@@ -216,6 +220,8 @@ class RunContext:
         outcomes: Sequence[EntityOutcome],
         names: Mapping[tuple[EntityKind, str], str],
         processed: int,
+        *,
+        observe: bool = True,
     ) -> None:
         """Store outcomes and advance progress within the caller's transaction (no commit)."""
         if self.preview:
@@ -227,7 +233,8 @@ class RunContext:
             session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes, names=names
         )
         self.counts.update(summary)
-        self.observer.outcomes_recorded(outcomes)
+        if observe:
+            self.observer.outcomes_recorded(outcomes)
         if self.outbound:
             self.retry_known = await track_outcomes(
                 session,
@@ -245,6 +252,8 @@ class RunContext:
         outcomes: Sequence[WriteBackOutcome],
         requests: Sequence[WriteBackRequest] = (),
         names: Mapping[str, str] | None = None,
+        *,
+        observe: bool = True,
     ) -> None:
         """Store write-back results; failed ones wait in the retry queue, with the attributes
         their request carried."""
@@ -263,7 +272,8 @@ class RunContext:
             )
             self.counts["WRITE_BACK_FAILED"] += failed
             self.counts["WRITE_BACK"] += len(outcomes)
-            self.observer.write_backs_recorded(outcomes)
+            if observe:
+                self.observer.write_backs_recorded(outcomes)
             await self._advance(session, 0)
             await session.commit()
 

@@ -375,7 +375,7 @@ async def write_back(ctx: RunContext, requests: list[WriteBackRequest]) -> None:
                 WriteBackOutcome(key=r.key, ok=False, reason=f"not written back: {exc}")
                 for r in requests
             ]
-            await ctx.record_write_backs(failed, requests)
+            await ctx.record_write_backs(failed, requests, observe=False)
         raise
     asked = {r.key for r in requests}
     reported = [o for o in outcomes if o.key in asked]

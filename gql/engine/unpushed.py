@@ -36,7 +36,7 @@ async def record_unpushed(
         for r in request.removals
         if r.action is DeprovisionAction.NOTHING
     ]
-    await ctx.record(outcomes, names, processed)
+    await ctx.record(outcomes, names, processed, observe=False)
 
 
 async def groups_unpushed(ctx: RunContext, group_ids: Collection[int], error: str) -> None:
@@ -56,4 +56,4 @@ async def groups_unpushed(ctx: RunContext, group_ids: Collection[int], error: st
         for kind, key in names
     ]
     if outcomes:
-        await ctx.record(outcomes, names)
+        await ctx.record(outcomes, names, observe=False)

@@ -12,9 +12,7 @@ from tests.web.conftest import screenshot
 from tests.web.test_console import open_rule
 
 
-def test_the_rule_panel_lists_the_entities_waiting_for_a_retry(
-    console_api: Api, page: Any
-) -> None:
+def test_the_rule_panel_lists_the_entities_waiting_for_a_retry(console_api: Api, page: Any) -> None:
     create_user(console_api, "fine")
     create_user(console_api, "refused", displayName="Refused Person")
     connection = create_connection(console_api, name="Refusing memory", fail_users=["refused"])
