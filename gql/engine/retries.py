@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from connectors import EntityKind, EntityOutcome, EntityState, WriteBackOutcome
-from gql.engine.recorder import admin_event, load_states
+from gql.engine.recorder import load_states
 from gql.store.db import Database
-from gql.store.models import EntityRetry, EntitySyncState, Rule, utcnow
+from gql.store.models import AuditEvent, EntityRetry, EntitySyncState, Rule, utcnow
 
 PUSH = "PUSH"
 WRITE_BACK = "WRITE_BACK"
@@ -61,6 +61,29 @@ async def has_entries(session: AsyncSession, rule_id: int) -> bool:
     return bool(await session.scalar(select(exists().where(col(EntityRetry.rule_id) == rule_id))))
 
 
+def _event(
+    entry: EntityRetry,
+    operation: str,
+    message: str,
+    run_id: int | None,
+    outcome: str,
+    now: datetime,
+) -> AuditEvent:
+    """An audit event on the entity (so it shows in its kind's audit log)."""
+    return AuditEvent(
+        rule_id=entry.rule_id,
+        run_id=run_id,
+        kind=entry.kind,
+        entity_key=entry.entity_key,
+        entity_name=entry.display_name or entry.entity_key,
+        operation=operation,
+        outcome=outcome,
+        message=message,
+        actor="system",
+        created_at=now,
+    )
+
+
 def _failed_attempt(
     session: AsyncSession,
     entry: EntityRetry,
@@ -76,15 +99,14 @@ def _failed_attempt(
     entry.updated_at = now
     session.add(entry)
     session.add(
-        admin_event(
-            operation="RETRY_SCHEDULED",
-            message=f"{entry.kind.lower()} {entry.display_name or entry.entity_key}: "
+        _event(
+            entry,
+            "RETRY_SCHEDULED",
             f"{entry.operation.lower().replace('_', '-')} attempt {entry.attempts} failed "
             f"({reason}); next attempt in {delay:g}s",
-            actor="system",
-            rule_id=entry.rule_id,
-            run_id=run_id,
-            outcome="FAILED",
+            run_id,
+            "FAILED",
+            now,
         )
     )
 
@@ -92,17 +114,9 @@ def _failed_attempt(
 def _settled(
     session: AsyncSession, entry: EntityRetry, how: str, run_id: int | None, outcome: str
 ) -> None:
-    session.add(
-        admin_event(
-            operation="RETRY_SETTLED",
-            message=f"{entry.kind.lower()} {entry.display_name or entry.entity_key}: "
-            f"{how} after {entry.attempts} failed attempt(s)",
-            actor="system",
-            rule_id=entry.rule_id,
-            run_id=run_id,
-            outcome=outcome,
-        )
-    )
+    message = f"{entry.operation.lower().replace('_', '-')} settled: {how} after "
+    message += f"{entry.attempts} failed attempt(s)"
+    session.add(_event(entry, "RETRY_SETTLED", message, run_id, outcome, utcnow()))
 
 
 async def track_outcomes(
