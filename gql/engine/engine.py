@@ -38,8 +38,8 @@ from gql.engine.protection import discard_held, release_held
 from gql.engine.quarantine import count_failure, end_quarantine
 from gql.engine.recorder import admin_event
 from gql.engine.recovery import fail_interrupted_runs
-from gql.engine.retries import RetryPolicy, claim_due, drop_orphans, has_entries
-from gql.engine.retry_runs import run_retries
+from gql.engine.retries import RetryPolicy, drop_orphans, has_entries
+from gql.engine.retry_runs import start_due_retries
 from gql.observability.logs import bind_run
 from gql.observability.runs import RunObserver
 from gql.settings import Settings
@@ -47,7 +47,6 @@ from gql.store.db import Database
 from gql.store.models import (
     AuditEvent,
     DirectoryUser,
-    EntityRetry,
     ProvisioningConnection,
     Rule,
     SyncRun,
@@ -612,26 +611,12 @@ class SyncEngine:
 
         :param now: the time to judge by (default: the engine's clock).
         """
-        now = now or self.now()
-        async with self.db.session() as session:
-            busy = set(
-                await session.scalars(
-                    select(SyncRun.rule_id).where(
-                        SyncRun.kind == RunKind.RETRY.value,
-                        col(SyncRun.status).in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
-                    )
-                )
-            )
-        due = await claim_due(self.db, now, self.retry_policy, busy)
-        started = []
-        for rule_id, entries in due.items():
-            async with self.db.session() as session:
-                run = SyncRun(rule_id=rule_id, kind=RunKind.RETRY.value, status="QUEUED")
-                session.add(run)
-                await session.commit()
-            self._spawn(run, {}, set(), _retrying(entries))
-            started.append(run)
-        return started
+        return await start_due_retries(
+            self.db,
+            self.retry_policy,
+            now or self.now(),
+            lambda run, work: self._spawn(run, {}, set(), work),
+        )
 
     # inbound polls ----------------------------------------------------------------------
 
@@ -679,10 +664,3 @@ class SyncEngine:
             else:
                 started.append(await self.request_run(rule.id, RunKind.POLL))
         return started
-
-
-def _retrying(entries: list[EntityRetry]) -> Work:
-    async def work(ctx: RunContext) -> None:
-        await run_retries(ctx, entries)
-
-    return work

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
 from sqlmodel import col, select
 
@@ -11,8 +12,12 @@ from gql.engine.context import RunContext
 from gql.engine.inbound import write_back
 from gql.engine.mapping import canonical_attributes
 from gql.engine.outbound import incremental_outbound
-from gql.engine.retries import settle_unreported
-from gql.store.models import DirectoryUser, EntityRetry
+from gql.engine.retries import RetryPolicy, claim_due, settle_unreported
+from gql.store.db import Database
+from gql.store.models import DirectoryUser, EntityRetry, SyncRun
+
+Work = Callable[[RunContext], Awaitable[None]]
+ACTIVE_STATUSES = ("QUEUED", "RUNNING")
 
 
 def _ids(entries: Sequence[EntityRetry], kind: EntityKind) -> list[int]:
@@ -63,3 +68,38 @@ async def run_retries(ctx: RunContext, entries: Sequence[EntityRetry]) -> None:
     async with ctx.db.session() as session:
         await settle_unreported(session, ctx.rule_id, ctx.run.id, entries)
         await session.commit()
+
+
+def _retrying(entries: list[EntityRetry]) -> Work:
+    async def work(ctx: RunContext) -> None:
+        await run_retries(ctx, entries)
+
+    return work
+
+
+async def start_due_retries(
+    db: Database, policy: RetryPolicy, now: datetime, spawn: Callable[[SyncRun, Work], object]
+) -> list[SyncRun]:
+    """Start a RETRY run (through ``spawn``) for each rule with due entries and no retry run
+    queued or running already.
+
+    :return: the runs started.
+    """
+    async with db.session() as session:
+        busy = set(
+            await session.scalars(
+                select(SyncRun.rule_id).where(
+                    SyncRun.kind == "RETRY",
+                    col(SyncRun.status).in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
+                )
+            )
+        )
+    started = []
+    for rule_id, entries in (await claim_due(db, now, policy, busy)).items():
+        async with db.session() as session:
+            run = SyncRun(rule_id=rule_id, kind="RETRY", status="QUEUED")
+            session.add(run)
+            await session.commit()
+        spawn(run, _retrying(entries))
+        started.append(run)
+    return started
