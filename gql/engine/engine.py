@@ -125,7 +125,7 @@ class SyncEngine:
                 asyncio.create_task(self._retry_loop(), name="provisync-retry"),
             ]
             return
-        await fail_interrupted_runs(self.db)
+        await fail_interrupted_runs(self.db, self.retry_policy)
         self._loops = [
             asyncio.create_task(self._push_changes_loop(), name="provisync-push"),
             asyncio.create_task(self._poll_loop(), name="provisync-poll"),
@@ -592,6 +592,10 @@ class SyncEngine:
     ) -> None:
         async with self.db.session() as session:
             run = SyncRun(rule_id=rule_id, kind=kind.value, status="QUEUED")
+            if kind is RunKind.INCREMENTAL:
+                # Stored with the run: if the process dies before the push ends, the next
+                # one queues these changes for a retry instead of forgetting them.
+                run.checkpoint = {"pending_users": sorted(users), "pending_groups": sorted(groups)}
             session.add(run)
             await session.commit()
         await self._launch(run, users, groups)

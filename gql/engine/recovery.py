@@ -5,15 +5,17 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from gql.engine.recorder import admin_event
+from gql.engine.retries import RetryPolicy, queue_interrupted
 from gql.store.db import Database
 from gql.store.models import Rule, SyncRun, utcnow
 
 ACTIVE_STATUSES = ("QUEUED", "RUNNING")
 
 
-async def fail_interrupted_runs(db: Database) -> None:
+async def fail_interrupted_runs(db: Database, policy: RetryPolicy) -> None:
     """Runs a previous process left unfinished are FAILED, and so is each rule whose most
-    recent run that was, until one of its runs succeeds (audited)."""
+    recent run that was, until one of its runs succeeds (audited). The changes an interrupted
+    push carried wait in the retry queue."""
     now = utcnow()
     async with db.session() as session:
         interrupted = list(
@@ -28,6 +30,7 @@ async def fail_interrupted_runs(db: Database) -> None:
             run.status, run.finished_at = "FAILED", now
             run.error = "interrupted: the process stopped"
             session.add(run)
+            await queue_interrupted(session, run, policy, now)
             if run.kind != "PREVIEW":
                 latest[run.rule_id] = run
         for rule_id, run in latest.items():

@@ -21,7 +21,16 @@ from sqlmodel import col, select
 from connectors import EntityKind, EntityOutcome, EntityState, WriteBackOutcome
 from gql.engine.recorder import load_states
 from gql.store.db import Database
-from gql.store.models import AuditEvent, EntityRetry, EntitySyncState, Rule, utcnow
+from gql.store.models import (
+    AuditEvent,
+    DirectoryGroup,
+    DirectoryUser,
+    EntityRetry,
+    EntitySyncState,
+    Rule,
+    SyncRun,
+    utcnow,
+)
 
 PUSH = "PUSH"
 WRITE_BACK = "WRITE_BACK"
@@ -271,3 +280,39 @@ async def claim_due(
             )
         await session.commit()
     return by_rule
+
+
+async def queue_interrupted(
+    session: AsyncSession, run: SyncRun, policy: RetryPolicy, now: datetime
+) -> None:
+    """Queue the changes an incremental push was carrying when its process died (no commit)."""
+    pending = {
+        EntityKind.USER: (run.checkpoint or {}).get("pending_users") or [],
+        EntityKind.GROUP: (run.checkpoint or {}).get("pending_groups") or [],
+    }
+    reason = f"interrupted: the process stopped during incremental run {run.id}"
+    for kind, ids in pending.items():
+        model: Any = DirectoryUser if kind is EntityKind.USER else DirectoryGroup
+        names = {
+            str(i): n
+            for i, n in await session.execute(
+                select(
+                    model.id, model.display_name if kind is EntityKind.GROUP else model.user_name
+                ).where(col(model.id).in_(list(ids)))
+            )
+        }
+        keys = [str(i) for i in ids]
+        entries = await _entries(session, run.rule_id, kind.value, keys)
+        for key in keys:
+            if key in entries:
+                continue  # already waiting: its own schedule stands
+            entry = EntityRetry(
+                rule_id=run.rule_id,
+                kind=kind.value,
+                entity_key=key,
+                display_name=names.get(key, key),
+                operation=PUSH,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            _failed_attempt(session, entry, reason, run.id, policy, now)

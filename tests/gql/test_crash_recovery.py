@@ -19,6 +19,7 @@ from tests.support.servers import free_port
 
 RULE = """query($id: ID!) { rule(id: $id) { status lastRunError
   runs(first: 5) { edges { node { kind status error } } }
+  retryQueue { totalCount edges { node { displayName operation attempts lastError } } }
   auditLog(first: 20) { edges { node { operation outcome message } } } } }"""
 KEY = Fernet.generate_key().decode()
 
@@ -32,6 +33,8 @@ def serve(database_url: str, port: int) -> dict[str, str]:
         PROVISYNC_EXTRA_PLUGINS="tests.plugins.memory_connector",
         PROVISYNC_SCHEDULER_TICK="0.2",
         PROVISYNC_OUTBOUND_DEBOUNCE="0.05",
+        # Longer than the test: only the full resync below settles what the retry queue holds.
+        PROVISYNC_RETRY_BASE_SECONDS="3600",
     )
 
 
@@ -74,6 +77,10 @@ def test_a_run_killed_with_sigkill_fails_the_rule_until_a_run_succeeds(
         assert "interrupted" in run["error"]
         assert view["status"] == "FAILED"
         assert "interrupted" in view["lastRunError"] and "incremental run" in view["lastRunError"]
+        # The change the killed push carried is not forgotten: it waits for a retry.
+        queued = [e["node"] for e in view["retryQueue"]["edges"]]
+        assert [(q["displayName"], q["operation"]) for q in queued] == [("interrupted", "PUSH")]
+        assert "interrupted" in queued[0]["lastError"]
         events = [e["node"] for e in view["auditLog"]["edges"]]
         assert any(e["operation"] == "RUN_INTERRUPTED" and e["outcome"] == "FAILED" for e in events)
 
@@ -88,4 +95,5 @@ def test_a_run_killed_with_sigkill_fails_the_rule_until_a_run_succeeds(
         assert api.wait_run(again["id"])["status"] == "SUCCEEDED"
         view = api(RULE, {"id": rule["id"]})["rule"]
         assert view["status"] == "ACTIVE" and view["lastRunError"] is None
+        assert view["retryQueue"]["totalCount"] == 0
     api.http.close()
