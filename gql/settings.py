@@ -58,6 +58,15 @@ class Settings(SecuritySettings):
     quarantine_max_seconds: float = Field(
         default=6 * 3600.0, gt=0, description="Longest delay between quarantine retries."
     )
+    retry_base_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="First delay before an entity whose push or write-back failed is tried "
+        "again (doubles with each failed attempt).",
+    )
+    retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest delay between retries of one entity."
+    )
     execution: Literal["inprocess", "queue"] = Field(
         default="inprocess",
         description="inprocess: this process runs syncs (embedded). queue: runs are jobs on "

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_
 from sqlmodel import col, select
 
 from connectors import (
@@ -38,6 +38,9 @@ from gql.engine.progress import ProgressHub
 from gql.engine.protection import discard_held, release_held
 from gql.engine.quarantine import count_failure, end_quarantine
 from gql.engine.recorder import admin_event
+from gql.engine.recovery import fail_interrupted_runs
+from gql.engine.retries import RetryPolicy, drop_orphans, has_entries
+from gql.engine.retry_runs import start_due_retries
 from gql.observability.logs import bind_run
 from gql.observability.runs import RunObserver
 from gql.settings import Settings
@@ -70,6 +73,8 @@ class RunKind(StrEnum):
     """Applies deprovisions an operator released from deletion protection."""
     ON_DEMAND = "ON_DEMAND"
     """One user or group provisioned now, at an operator's request."""
+    RETRY = "RETRY"
+    """Entities whose push or write-back failed, tried again (see :mod:`gql.engine.retries`)."""
 
 
 Work = Callable[[RunContext], Awaitable[None]]
@@ -101,6 +106,8 @@ class SyncEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending_users: dict[int, set[str]] = {}
         self._pending_groups: set[int] = set()
+        self._pending_forgotten: dict[int, set[int]] = {}
+        """Rules that lost deleted groups: those groups are pushed (deprovisioned) once more."""
         self._wake = asyncio.Event()
         self._pushing = False
         self._loops: list[asyncio.Task[None]] = []
@@ -114,20 +121,16 @@ class SyncEngine:
         """Fail runs a previous process left unfinished, then start the change and poll loops."""
         if self.queue is not None:
             # Runs belong to the job queue: workers resume them; a periodic job polls.
-            self._loops = [asyncio.create_task(self._push_changes_loop(), name="provisync-push")]
+            self._loops = [
+                asyncio.create_task(self._push_changes_loop(), name="provisync-push"),
+                asyncio.create_task(self._retry_loop(), name="provisync-retry"),
+            ]
             return
-        async with self.db.session() as session:
-            await session.execute(
-                update(SyncRun)
-                .where(col(SyncRun.status).in_(ACTIVE_STATUSES))  # type: ignore[attr-defined]
-                .values(
-                    status="FAILED", error="interrupted: the process stopped", finished_at=utcnow()
-                )
-            )
-            await session.commit()
+        await fail_interrupted_runs(self.db, self.retry_policy)
         self._loops = [
             asyncio.create_task(self._push_changes_loop(), name="provisync-push"),
             asyncio.create_task(self._poll_loop(), name="provisync-poll"),
+            asyncio.create_task(self._retry_loop(), name="provisync-retry"),
         ]
 
     async def stop(self) -> None:
@@ -139,7 +142,13 @@ class SyncEngine:
     async def wait_idle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until no run is pending or running (tests, demo seeding, shutdown)."""
         async with asyncio.timeout(timeout):
-            while self._tasks or self._pending_users or self._pending_groups or self._pushing:
+            while (
+                self._tasks
+                or self._pending_users
+                or self._pending_groups
+                or self._pending_forgotten
+                or self._pushing
+            ):
                 if self._tasks:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
                 else:
@@ -313,6 +322,8 @@ class SyncEngine:
             failure: BaseException | None = None
             try:
                 ctx = await self._begin(run)
+                async with self.db.session() as session:
+                    ctx.retry_known = await has_entries(session, ctx.rule_id)
                 if work is not None:
                     await work(ctx)
                 else:
@@ -386,7 +397,13 @@ class SyncEngine:
             chunk_size=self.settings.resync_chunk_size,
             lease_seconds=self.settings.worker_stalled_seconds,
             reopen=reopen,
+            retry_policy=self.retry_policy,
+            record_unpushed=run.kind in (RunKind.INCREMENTAL.value, RunKind.RETRY.value),
         )
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(self.settings.retry_base_seconds, self.settings.retry_max_seconds)
 
     async def help(self, run_id: int) -> None:
         """Push chunks of a split full resync that another worker runs (queue mode)."""
@@ -435,6 +452,9 @@ class SyncEngine:
                 if outbound
                 else read_inbound(ctx, incremental=False, changed=self.users_changed)
             )
+            async with self.db.session() as session:
+                await drop_orphans(session, ctx.rule_id, ctx.run.id)
+                await session.commit()
         elif kind is RunKind.POLL:
             await read_inbound(
                 ctx, incremental=ctx.rule.watermark is not None, changed=self.users_changed
@@ -502,6 +522,13 @@ class SyncEngine:
         if group_ids:
             self._wake.set()
 
+    def groups_forgotten(self, rule_ids: Collection[int], group_id: int) -> None:
+        """Rules stopped naming a deleted group: push their groups, so its copy goes."""
+        for rule_id in rule_ids:
+            self._pending_forgotten.setdefault(rule_id, set()).add(group_id)
+        if rule_ids:
+            self._wake.set()
+
     async def _push_changes_loop(self) -> None:
         while True:
             await self._wake.wait()
@@ -509,15 +536,21 @@ class SyncEngine:
             self._wake.clear()
             users, self._pending_users = self._pending_users, {}
             groups, self._pending_groups = self._pending_groups, set()
+            forgotten, self._pending_forgotten = self._pending_forgotten, {}
             self._pushing = True  # until the runs exist: wait_idle must not slip in between
             try:
-                await self._push_changes(users, groups)
+                await self._push_changes(users, groups, forgotten)
             except Exception:
                 log.exception("pushing directory changes failed")
             finally:
                 self._pushing = False
 
-    async def _push_changes(self, users: dict[int, set[str]], groups: set[int]) -> None:
+    async def _push_changes(
+        self,
+        users: dict[int, set[str]],
+        groups: set[int],
+        forgotten: Mapping[int, set[int]] | None = None,
+    ) -> None:
         edited = [user_id for user_id, fields in users.items() if fields]
         owners: dict[int, int | None] = {}
         full_pending: set[int] = set()
@@ -550,7 +583,9 @@ class SyncEngine:
             if rule.direction == Direction.OUTBOUND.value:
                 if rule.quarantined_at is not None or rule.id in full_pending:
                     continue  # its next full resync carries these changes
-                relevant_groups = groups & set(rule.group_ids)
+                relevant_groups = (groups & set(rule.group_ids)) | (forgotten or {}).get(
+                    rule.id, set()
+                )
                 if users or relevant_groups:
                     await self._start(rule.id, RunKind.INCREMENTAL, users, relevant_groups)
                 continue
@@ -563,9 +598,35 @@ class SyncEngine:
     ) -> None:
         async with self.db.session() as session:
             run = SyncRun(rule_id=rule_id, kind=kind.value, status="QUEUED")
+            if kind is RunKind.INCREMENTAL:
+                # Stored with the run: if the process dies before the push ends, the next
+                # one queues these changes for a retry instead of forgetting them.
+                run.checkpoint = {"pending_users": sorted(users), "pending_groups": sorted(groups)}
             session.add(run)
             await session.commit()
         await self._launch(run, users, groups)
+
+    # retries ------------------------------------------------------------------------------
+
+    async def _retry_loop(self) -> None:
+        while True:
+            try:
+                await self.retry_due()
+            except Exception:
+                log.exception("scheduling entity retries failed")
+            await asyncio.sleep(self.settings.scheduler_tick)
+
+    async def retry_due(self, now: datetime | None = None) -> list[SyncRun]:
+        """Start a RETRY run for each rule with entities due in the retry queue.
+
+        :param now: the time to judge by (default: the engine's clock).
+        """
+        return await start_due_retries(
+            self.db,
+            self.retry_policy,
+            now or self.now(),
+            lambda run, work: self._spawn(run, {}, set(), work),
+        )
 
     # inbound polls ----------------------------------------------------------------------
 

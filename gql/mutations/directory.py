@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from strawberry import relay
 
 from gql.context import Info
+from gql.engine.references import forget_group
 from gql.mutations.common import parse_ids
 from gql.mutations.connections import DeletePayload, DeleteResult
 from gql.mutations.edge import NAME_MAX, TEXT_MAX, normalized_email, text_problem
@@ -305,7 +306,9 @@ async def delete_directory_group(info: Info, id: relay.GlobalID) -> DeleteResult
         if row is None:
             return not_found("DirectoryGroup", id)
         await session.execute(delete(GroupMembership).where(GroupMembership.group_id == pk))  # type: ignore[arg-type]
+        rules = await forget_group(session, pk, row.display_name, info.context.actor)
         await session.delete(row)
         await session.commit()
+    info.context.services.engine.groups_forgotten(rules, pk)
     info.context.services.engine.groups_changed([pk])
     return DeletePayload(deleted_id=id)

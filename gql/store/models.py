@@ -29,6 +29,7 @@ def _json(default: Any) -> Any:
 
 class DirectoryUser(SQLModel, table=True):
     __tablename__ = "directory_user"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (Relay global ids)
 
     id: int | None = Field(default=None, primary_key=True)
     user_name: str = Field(index=True, unique=True, max_length=256)
@@ -50,6 +51,7 @@ class DirectoryUser(SQLModel, table=True):
 
 class DirectoryGroup(SQLModel, table=True):
     __tablename__ = "directory_group"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (Relay global ids)
 
     id: int | None = Field(default=None, primary_key=True)
     display_name: str = Field(index=True, unique=True, max_length=256)
@@ -71,6 +73,7 @@ class ProvisioningConnection(SQLModel, table=True):
     """One configured connector instance. Secrets are kept apart from settings."""
 
     __tablename__ = "provisioning_connection"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (Relay global ids)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=256)
@@ -85,6 +88,7 @@ class Rule(SQLModel, table=True):
     """What to sync where. The directory is the side that is not the connection."""
 
     __tablename__ = "rule"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (Relay global ids)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=256)
@@ -121,6 +125,7 @@ class EntitySyncState(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("rule_id", "kind", "entity_key", name="uq_state_entity"),
         Index("ix_state_rule_kind_state", "rule_id", "kind", "state", "id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -157,7 +162,7 @@ class RuleCounts(SQLModel, table=True):
 
 class SyncRun(SQLModel, table=True):
     __tablename__ = "sync_run"
-    __table_args__ = (Index("ix_run_rule_id", "rule_id", "id"),)
+    __table_args__ = (Index("ix_run_rule_id", "rule_id", "id"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     rule_id: int = Field(foreign_key="rule.id", ondelete="CASCADE")
@@ -179,7 +184,7 @@ class RunChunk(SQLModel, table=True):
     """A range of directory users of a split full resync (see :mod:`gql.engine.chunks`)."""
 
     __tablename__ = "run_chunk"
-    __table_args__ = (UniqueConstraint("run_id", "position"),)
+    __table_args__ = (UniqueConstraint("run_id", "position"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="sync_run.id", ondelete="CASCADE")
@@ -196,11 +201,43 @@ class RunChunk(SQLModel, table=True):
     error: str | None = None
 
 
+class EntityRetry(SQLModel, table=True):
+    """An entity whose change could not be applied, waiting for its next attempt.
+
+    The engine alone writes these: an outbound push (``PUSH``) or a write-back to the source
+    (``WRITE_BACK``) that failed is retried with growing backoff until it succeeds or a full
+    resync settles it.
+    """
+
+    __tablename__ = "entity_retry"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "kind", "entity_key", name="uq_retry_entity"),
+        Index("ix_retry_due", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="rule.id", ondelete="CASCADE")
+    kind: str = Field(max_length=8)
+    entity_key: str = Field(max_length=256)
+    display_name: str = ""
+    operation: str = Field(max_length=16)
+    fields: list[str] = _json(list)
+    """Write-backs: the attributes still to write back (empty: all the rule writes back)."""
+    attempts: int = 0
+    """Attempts that failed so far (the first push counts)."""
+    last_error: str | None = None
+    next_attempt_at: datetime = _ts()
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (
         Index("ix_audit_rule_kind", "rule_id", "kind", "id"),
         Index("ix_audit_rule", "rule_id", "id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -227,6 +264,7 @@ class ApiToken(SQLModel, table=True):
     """An API token: only the SHA-256 of the token is stored; it is shown once, at creation."""
 
     __tablename__ = "api_token"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (Relay global ids)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, max_length=128)
@@ -241,7 +279,10 @@ class HeldOperation(SQLModel, table=True):
     """A disable or delete that deletion protection held back, until released or discarded."""
 
     __tablename__ = "held_operation"
-    __table_args__ = (Index("ix_held_rule_status", "rule_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_held_rule_status", "rule_id", "status", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     rule_id: int = Field(foreign_key="rule.id", ondelete="CASCADE")
@@ -261,7 +302,10 @@ class PreviewItem(SQLModel, table=True):
     """What a preview (dry run) found a full resync would do to one entity."""
 
     __tablename__ = "preview_item"
-    __table_args__ = (Index("ix_preview_run_action", "run_id", "action", "id"),)
+    __table_args__ = (
+        Index("ix_preview_run_action", "run_id", "action", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="sync_run.id", ondelete="CASCADE")

@@ -12,6 +12,7 @@ from strawberry import relay
 from gql.context import Info
 from gql.store.models import EntitySyncState as StateRow
 from gql.types.common import aware
+from gql.types.entity_retry import EntityRetryNode
 from gql.types.enums import EntityKindEnum, EntitySyncState, SyncAction
 from gql.types.pagination import CountedConnection
 
@@ -45,6 +46,15 @@ class EntityStateNode(relay.Node):
         description="The last write-back of this user, for connectors that write back."
     )
     updated_at: datetime
+    rule_id: strawberry.Private[int] = 0
+
+    @strawberry.field(
+        description="Set while the entity waits in the retry queue: its attempts so far and "
+        "when the next one is due; null otherwise."
+    )
+    async def retry(self, info: Info) -> EntityRetryNode | None:
+        row = await info.context.retries.load((self.rule_id, self.kind, self.entity_key))
+        return EntityRetryNode.from_row(row) if row is not None else None
 
     @classmethod
     def from_row(cls, row: StateRow) -> EntityStateNode:
@@ -64,6 +74,7 @@ class EntityStateNode(relay.Node):
                 ok=row.write_back_ok, reason=row.write_back_reason, at=aware(row.write_back_at)
             ),
             updated_at=aware(row.updated_at) or row.updated_at,
+            rule_id=row.rule_id,
         )
 
     @classmethod

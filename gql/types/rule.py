@@ -28,6 +28,7 @@ from gql.types.controls import (
     Quarantine,
     held_operations,
 )
+from gql.types.entity_retry import EntityRetryConnection, retry_queue
 from gql.types.entity_state import EntityStateConnection, EntityStateNode
 from gql.types.enums import (
     DeprovisionActionEnum,
@@ -178,6 +179,15 @@ class Rule(relay.Node):
             first=first,
             after=after,
         )
+
+    @strawberry.field(
+        description="Entities whose push or write-back failed and waits for its next "
+        "attempt, oldest first."
+    )
+    async def retry_queue(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> EntityRetryConnection:
+        return await retry_queue(info, self.id, first, after)
 
     @strawberry.field(description="Runs, newest first.")
     async def runs(

@@ -35,6 +35,7 @@ export const RULE = `query ConsoleRule($id: ID!) {
     quarantine { since nextAttemptAt reason failedRuns }
     deletionProtection { maxCount maxPercent }
     heldOperations(first: 50) { totalCount edges { node { id kind displayName action heldAt } } }
+    retryQueue(first: 50) { totalCount edges { node { id kind displayName operation attempts lastError nextAttemptAt } } }
   }
 }`;
 
