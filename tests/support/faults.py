@@ -70,6 +70,8 @@ class FaultRule:
 class Shape:
     """Behaviours of SCIM services that the upstream server does not have."""
 
+    no_patch: bool = False
+    """``/ServiceProviderConfig`` says PATCH is not supported (writes are PUTs)."""
     no_etag: bool = False
     strict_filter: bool = False
     """400 invalidFilter for any filter with an escaped character (``\\"``)."""
@@ -258,9 +260,15 @@ class FaultProxy:
             return shaped
         headers = {k: v for k, v in request.headers.items() if k not in HOP_HEADERS}
         headers["host"] = f"127.0.0.1:{self.port}"  # so Locations name the proxy
-        response = await self._client.request(
-            request.method, self.upstream + request.target, content=request.body, headers=headers
-        )
+        try:
+            response = await self._client.request(
+                request.method,
+                self.upstream + request.target,
+                content=request.body,
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:  # what a real gateway answers when its upstream fails
+            return _scim_error(502, f"upstream failed: {exc!r}", {})
         answer = Answer(
             response.status_code,
             {
@@ -319,12 +327,14 @@ class FaultProxy:
         shape = self.shape
         if shape.patch_204 and request.method == "PATCH" and answer.status == 200:
             return Answer(204, {k: v for k, v in answer.headers.items() if k.lower() == "etag"})
-        if not (shape.no_etag or shape.computed_user_groups) or not answer.body:
+        if not (shape.no_etag or shape.no_patch or shape.computed_user_groups) or not answer.body:
             return answer
         try:
             document = json.loads(answer.body)
         except ValueError:
             return answer
+        if shape.no_patch and request.path.endswith("/ServiceProviderConfig"):
+            document["patch"] = {"supported": False}
         if shape.no_etag:
             answer.headers = {k: v for k, v in answer.headers.items() if k.lower() != "etag"}
             if request.path.endswith("/ServiceProviderConfig"):

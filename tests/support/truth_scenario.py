@@ -7,6 +7,7 @@ run goes through whatever faults the test set up before; :func:`run_resync` runs
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -101,3 +102,25 @@ def run_resync(api: Api, rule_id: str, timeout: float = 120) -> dict[str, Any]:
     run = full_resync(api, rule_id)
     assert run["__typename"] == "SyncRun", run
     return api.wait_run(run["id"], timeout=timeout)
+
+
+def run_count(api: Api, rule_id: str) -> int:
+    data = api("query($id: ID!) { rule(id: $id) { runs { totalCount } } }", {"id": rule_id})
+    return int(data["rule"]["runs"]["totalCount"])
+
+
+def wait_pushed(api: Api, rule_id: str, runs_before: int, timeout: float = 60) -> None:
+    """Wait until directory changes made since ``runs_before`` were pushed: a new run has
+    started, and no run is queued, running or about to start (debounced) any more."""
+    deadline = time.monotonic() + timeout
+    while run_count(api, rule_id) <= runs_before:
+        assert time.monotonic() < deadline, "no run pushed the directory changes"
+        time.sleep(0.05)
+    while True:
+        api.wait_idle(rule_id, timeout=timeout)
+        seen = run_count(api, rule_id)
+        time.sleep(0.3)  # longer than the test server's debounce
+        if run_count(api, rule_id) == seen:
+            api.wait_idle(rule_id, timeout=timeout)
+            return
+        assert time.monotonic() < deadline, "the pushes did not settle"
