@@ -8,15 +8,12 @@ runs, and the truth check must pass again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from tests.support.api import Api
-from tests.support.faults import FaultProxy, FaultRule
 from tests.support.scenario import assert_invariants, rule_view
 from tests.support.truth import assert_rule_truth, rule_truth
+from tests.support.truth_mixes import MIXES
 from tests.support.truth_scenario import (
     REFUSED,
     run_resync,
@@ -26,52 +23,11 @@ from tests.support.truth_scenario import (
 )
 
 USERS, GROUPS = 200, 10
-# One request per user, so a fraction of requests is a fraction of users.
-PER_REQUEST = {"use_bulk": False, "concurrency": 8}
-
-
-def throttled(proxy: FaultProxy) -> dict[str, Any]:
-    proxy.add(
-        FaultRule("429", fraction=0.1, retry_after="0"),
-        FaultRule("503", fraction=0.1, retry_after="0"),
-    )
-    return PER_REQUEST
-
-
-def hangs(proxy: FaultProxy) -> dict[str, Any]:
-    proxy.hang_seconds = 1.0
-    proxy.add(
-        FaultRule("hang_forward", method="POST", path="/Groups", nth=1),  # a lost group create
-        FaultRule("hang_forward", path="/Users|/Groups", fraction=0.1),
-    )
-    return {**PER_REQUEST, "request_timeout": 0.4}
-
-
-def garbage(proxy: FaultProxy) -> dict[str, Any]:
-    for fault in ("invalid_json", "html", "truncated", "not_scim"):
-        proxy.add(FaultRule(fault, path="/Users|/Groups", fraction=0.025))
-    return PER_REQUEST
-
-
-def refused(proxy: FaultProxy) -> dict[str, Any]:
-    return PER_REQUEST  # the target itself refuses REFUSED with a 400, every time
-
-
-def killed(proxy: FaultProxy) -> dict[str, Any]:
-    proxy.add(FaultRule("down", method="POST", path="/Users", nth=60, back_after=1.5))
-    return {**PER_REQUEST, "max_retries": 1}
-
-
-MIXES: dict[str, Callable[[FaultProxy], dict[str, Any]]] = {
-    "throttled": throttled,
-    "hangs": hangs,
-    "garbage": garbage,
-    "refused": refused,
-    "killed": killed,
-}
-
-
 XFAIL = {
+    # a create answered with a cut-off body is retried and gets 409, looked up in the run's
+    # snapshot: FAILED although the account is fine; an HTML or invalid JSON 201 counts as
+    # created with no target id, so the groups are PARTIAL for members that do exist
+    "garbage": "issue 13 items 4 and 6, branch truth-scim",
     # a create whose answer was lost: the retry's 409 is looked up in the run's snapshot, so
     # the user is FAILED with an account that is fine; a lost group create is retried blindly
     # and leaves a duplicate group (scim2-server does not refuse duplicate displayNames)

@@ -188,7 +188,7 @@ class FaultProxy:
         text = f"{request.method} {request.target} ".encode() + request.body
         digest = hashlib.sha256(text).hexdigest()[:16]
         self.seen[digest] += 1
-        for rule in self.rules:
+        for index, rule in enumerate(self.rules):
             if rule.times is not None and rule.times <= 0:
                 continue
             if rule.method is not None and rule.method != request.method:
@@ -201,7 +201,8 @@ class FaultProxy:
             if rule.nth is not None and rule.seen != rule.nth:
                 continue
             if rule.fraction < 1.0:
-                draw = random.Random(f"{self.seed}:{digest}:{self.seen[digest]}").random()
+                seed = f"{self.seed}:{index}:{digest}:{self.seen[digest]}"  # one draw per rule
+                draw = random.Random(seed).random()
                 if draw >= rule.fraction:
                     continue
             if rule.times is not None:
