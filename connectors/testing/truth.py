@@ -12,6 +12,7 @@ Attributes are canonical (see :data:`connectors.USER_ATTRIBUTES`); a desired val
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,8 +80,10 @@ class Disagreement:
     problem: str
 
     def __str__(self) -> str:
-        who = f"{self.kind.value.lower()} {self.name!r}" if self.kind else self.name
-        return f"{who}: {self.problem}"
+        kind = self.kind.value.lower() if self.kind else "rule"
+        if not self.name:  # about the rule's tallies, not one entity
+            return f"{kind} {self.problem}"
+        return f"{kind} {self.name!r}: {self.problem}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +104,11 @@ class TruthReport:
         return (self.entities - self.disagreeing) / self.entities
 
     def by_problem(self) -> Counter[str]:
-        """Disagreements counted by problem, names and values stripped (for reports)."""
-        return Counter(d.problem.split(":", 1)[0] for d in self.disagreements)
+        """Disagreements counted by problem, names, values and counts blanked (for reports)."""
+        return Counter(
+            re.sub(r"'[^']*'|\bNone\b|\b\d+\b", "_", d.problem.split(":", 1)[0])
+            for d in self.disagreements
+        )
 
     def describe(self, limit: int = 40) -> str:
         lines = [str(d) for d in self.disagreements[:limit]]
@@ -230,13 +236,10 @@ def check_truth(
         actual = Counter(e.state for e in stored if e.kind is kind)
         for state in EntityState:
             if counts.get(state, 0) != actual.get(state, 0):
+                said, states = counts.get(state, 0), actual.get(state, 0)
                 found.append(
                     Disagreement(
-                        kind,
-                        None,
-                        "tallies",
-                        f"tallies: {state.value} is {counts.get(state, 0)}, "
-                        f"states say {actual.get(state, 0)}",
+                        kind, None, "", f"tallies say {said} {state.value}, states {states}"
                     )
                 )
     return TruthReport(entities, tuple(found))

@@ -188,6 +188,7 @@ class FaultProxy:
         text = f"{request.method} {request.target} ".encode() + request.body
         digest = hashlib.sha256(text).hexdigest()[:16]
         self.seen[digest] += 1
+        chosen = None
         for index, rule in enumerate(self.rules):
             if rule.times is not None and rule.times <= 0:
                 continue
@@ -197,18 +198,17 @@ class FaultProxy:
                 continue
             if rule.body_contains and rule.body_contains.encode() not in request.body:
                 continue
-            rule.seen += 1
-            if rule.nth is not None and rule.seen != rule.nth:
+            rule.seen += 1  # every rule counts its matches, taken by an earlier rule or not
+            if chosen is not None or (rule.nth is not None and rule.seen != rule.nth):
                 continue
             if rule.fraction < 1.0:
                 seed = f"{self.seed}:{index}:{digest}:{self.seen[digest]}"  # one draw per rule
-                draw = random.Random(seed).random()
-                if draw >= rule.fraction:
+                if random.Random(seed).random() >= rule.fraction:
                     continue
-            if rule.times is not None:
-                rule.times -= 1
-            return rule
-        return None
+            chosen = rule
+        if chosen is not None and chosen.times is not None:
+            chosen.times -= 1
+        return chosen
 
     async def _answer(self, request: Request, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; ``False`` when the connection must end."""
