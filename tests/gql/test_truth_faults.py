@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.api import Api
-from tests.support.scenario import assert_invariants, rule_view
+from tests.support.faults import FaultRule
+from tests.support.scenario import assert_invariants, rule_view, states
 from tests.support.truth import assert_rule_truth, rule_truth
 from tests.support.truth_mixes import MIXES
 from tests.support.truth_scenario import (
@@ -93,3 +94,21 @@ def test_the_truth_check_sees_what_the_target_lost(api: Api) -> None:
         assert report.agree_ratio < 1.0
         with pytest.raises(AssertionError, match=r"person\.0001"):
             assert_rule_truth(api, rule, target.direct)
+
+
+def test_a_garbage_group_listing_fails_the_run_with_what_the_target_did(api: Api) -> None:
+    """Item 7 through the engine: the run's error names the request and what came back, the
+    users pushed before it keep their states, and a clean resync then agrees with the target."""
+    with truth_target() as target:
+        _users, groups = seed_directory(api, 30, 3)
+        target.proxy.add(FaultRule("html", method="GET", path=r"/Groups\b"))
+        rule = truth_rule(api, target, groups, use_bulk=False)
+        view = rule_view(api, rule)
+        assert view["status"] == "FAILED"
+        assert "GET /Groups answered 200 with text/html, not SCIM JSON" in view["lastRunError"]
+        assert "Error" not in view["lastRunError"], view["lastRunError"]
+        users = states(api, rule, kind="USER")
+        assert len(users) == 30 and {u["state"] for u in users} == {"SUCCESS"}
+        target.proxy.clear()
+        assert run_resync(api, rule)["status"] == "SUCCEEDED"
+        assert_rule_truth(api, rule, target.direct)
