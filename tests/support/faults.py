@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import random
 import re
 import socket
@@ -26,22 +25,30 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from tests.support.shapes import SCIM, Answer, Request, Shape, ShapedUpstream, scim_error
 
 FAULTS = (
     "429", "500", "502", "503", "hang", "hang_forward", "reset",
     "invalid_json", "html", "truncated", "not_scim", "empty_201", "down",
 )  # fmt: skip
-SCIM = "application/scim+json"
 HOP_HEADERS = {"connection", "content-length", "transfer-encoding", "keep-alive", "host"}
 
 
 @dataclass
 class FaultRule:
     """Answer ``fault`` to matching requests instead of the upstream's answer.
+
+    Faults: ``429``/``503`` (with ``Retry-After``), ``500``, ``502``; ``hang`` (no answer for
+    ``hang_seconds``, not forwarded) and ``hang_forward`` (forwarded, so the target applies it,
+    then no answer: a lost answer); ``reset`` (TCP RST); ``invalid_json``, ``html`` (a 200
+    page), ``truncated`` (half the body, then close), ``not_scim`` (a 200 JSON that is no SCIM
+    resource), ``empty_201`` (forwarded, answered 201 with no body); ``down`` (stop listening,
+    back after ``back_after`` seconds).
 
     :param path: a regular expression searched in the path (and query string).
     :param nth: only the n-th matching request (1-based) gets the fault.
@@ -64,39 +71,6 @@ class FaultRule:
 
     def __post_init__(self) -> None:
         assert self.fault in FAULTS, self.fault
-
-
-@dataclass
-class Shape:
-    """Behaviours of SCIM services that the upstream server does not have."""
-
-    no_patch: bool = False
-    """``/ServiceProviderConfig`` says PATCH is not supported (writes are PUTs)."""
-    no_etag: bool = False
-    strict_filter: bool = False
-    """400 invalidFilter for any filter with an escaped character (``\\"``)."""
-    patch_204: bool = False
-    existing_members_only: bool = False
-    computed_user_groups: bool = False
-
-
-@dataclass
-class Request:
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0]
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
 
 
 class FaultProxy:
@@ -238,7 +212,7 @@ class FaultProxy:
         if fault in ("429", "500", "502", "503"):
             status = int(fault)
             headers = {"Retry-After": rule.retry_after} if status in (429, 503) and rule else {}
-            await _write(writer, _scim_error(status, f"injected {status}", headers))
+            await _write(writer, scim_error(status, f"injected {status}", headers))
             return True
         answer = await self._forward(request)
         self.counts["forwarded"] += 1
@@ -256,7 +230,8 @@ class FaultProxy:
 
     async def _forward(self, request: Request) -> Answer:
         assert self._client is not None
-        shaped = await self._before(request)
+        shaping = ShapedUpstream(self.shape, self._client, self.upstream)
+        shaped = await shaping.before(request)
         if shaped is not None:
             return shaped
         headers = {k: v for k, v in request.headers.items() if k not in HOP_HEADERS}
@@ -269,7 +244,7 @@ class FaultProxy:
                 headers=headers,
             )
         except httpx.HTTPError as exc:  # what a real gateway answers when its upstream fails
-            return _scim_error(502, f"upstream failed: {exc!r}", {})
+            return scim_error(502, f"upstream failed: {exc!r}", {})
         answer = Answer(
             response.status_code,
             {
@@ -279,108 +254,7 @@ class FaultProxy:
             },
             response.content,
         )
-        return await self._after(request, answer)
-
-    async def _before(self, request: Request) -> Answer | None:
-        shape = self.shape
-        query = request.target.partition("?")[2]
-        if shape.strict_filter and "filter=" in query:
-            from urllib.parse import parse_qs
-
-            expression = parse_qs(query).get("filter", [""])[0]
-            if "\\" in expression:
-                return _scim_error(
-                    400, f"cannot parse filter {expression[:60]}", {}, "invalidFilter"
-                )
-        if shape.no_etag:
-            request.headers.pop("if-match", None)
-            request.headers.pop("if-none-match", None)
-        if shape.existing_members_only and "/Groups" in request.path and request.body:
-            missing = await self._missing_members(request.body)
-            if missing:
-                return _scim_error(400, f"no such user: {missing[0]}", {}, "invalidValue")
-        return None
-
-    async def _missing_members(self, body: bytes) -> list[str]:
-        assert self._client is not None
-        try:
-            document = json.loads(body)
-        except ValueError:
-            return []
-        values: list[str] = []
-        for member in document.get("members") or []:
-            values.append(str(member.get("value")))
-        for op in document.get("Operations") or []:
-            if str(op.get("op", "")).lower() in ("add", "replace") and "members" in str(
-                op.get("path") or "members"
-            ):
-                value = op.get("value")
-                items = value if isinstance(value, list) else (value or {}).get("members", [])
-                values += [str(m.get("value")) for m in items if isinstance(m, dict)]
-        missing = []
-        for value in values:
-            found = await self._client.get(f"{self.upstream}/v2/Users/{value}")
-            if found.status_code != 200:
-                missing.append(value)
-        return missing
-
-    async def _after(self, request: Request, answer: Answer) -> Answer:
-        shape = self.shape
-        if shape.patch_204 and request.method == "PATCH" and answer.status == 200:
-            return Answer(204, {k: v for k, v in answer.headers.items() if k.lower() == "etag"})
-        if not (shape.no_etag or shape.no_patch or shape.computed_user_groups) or not answer.body:
-            return answer
-        try:
-            document = json.loads(answer.body)
-        except ValueError:
-            return answer
-        if shape.no_patch and request.path.endswith("/ServiceProviderConfig"):
-            document["patch"] = {"supported": False}
-        if shape.no_etag:
-            answer.headers = {k: v for k, v in answer.headers.items() if k.lower() != "etag"}
-            if request.path.endswith("/ServiceProviderConfig"):
-                document["etag"] = {"supported": False}
-            for resource in _resources(document):
-                if isinstance(resource.get("meta"), dict):
-                    resource["meta"].pop("version", None)
-        if shape.computed_user_groups and "/Users" in request.path:
-            await self._add_groups(_resources(document))
-        answer.body = json.dumps(document).encode()
-        return answer
-
-    async def _add_groups(self, users: list[dict[str, Any]]) -> None:
-        assert self._client is not None
-        listing = (
-            await self._client.get(f"{self.upstream}/v2/Groups", params={"count": 1000})
-        ).json()
-        groups: dict[str, list[dict[str, str]]] = {}
-        for group in listing.get("Resources") or []:
-            for member in group.get("members") or []:
-                groups.setdefault(str(member.get("value")), []).append(
-                    {"value": group["id"], "display": group.get("displayName", "")}
-                )
-        for user in users:
-            user["groups"] = groups.get(str(user.get("id")), [])
-
-
-def _resources(document: Any) -> list[dict[str, Any]]:
-    if not isinstance(document, dict):
-        return []
-    listed = document.get("Resources")
-    if isinstance(listed, list):
-        return [r for r in listed if isinstance(r, dict)]
-    return [document] if document.get("id") else []
-
-
-def _scim_error(status: int, detail: str, headers: dict[str, str], scim_type: str = "") -> Answer:
-    body: dict[str, Any] = {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-        "status": str(status),
-        "detail": detail,
-    }
-    if scim_type:
-        body["scimType"] = scim_type
-    return Answer(status, {"Content-Type": SCIM, **headers}, json.dumps(body).encode())
+        return await shaping.after(request, answer)
 
 
 def _garbage(fault: str, answer: Answer) -> Answer:
