@@ -175,7 +175,7 @@ def broken(how: str) -> str:
 def test_memory_connector_report_names_what_it_supports(pytester: pytest.Pytester) -> None:
     memory = "__import__('tests.connectors.test_conformance_kit').connectors.test_conformance_kit"
     result = run_inner(pytester, "tests.plugins.memory_connector", memory + ".memory_target()")
-    result.assert_outcomes(failed=0, passed=15, skipped=1)
+    result.assert_outcomes(failed=0, passed=15, skipped=2)
     result.stdout.fnmatch_lines(
         [
             "*provisync connector conformance*",
@@ -183,6 +183,7 @@ def test_memory_connector_report_names_what_it_supports(pytester: pytest.Pyteste
             "*passed*create users",
             "*skipped*incremental read (capability INCREMENTAL_READ not supported by memory)",
             "*passed*preview writes nothing",
+            "*skipped*reported outcomes are the truth*(the conformance target offers no truth_reader)",
             "*passed*target errors are FAILED outcomes with reasons",
         ]
     )
@@ -205,7 +206,7 @@ def test_a_broken_connector_fails_the_kit(
     result = run_inner(pytester, "broken_plugin", broken(how))
     # create, update, resync, disable, delete: every outbound scenario that writes fails;
     # registration and the connection test pass; the rest do not apply and say why.
-    result.assert_outcomes(failed=5, passed=2, skipped=9)
+    result.assert_outcomes(failed=5, passed=2, skipped=10)
     result.stdout.fnmatch_lines(
         [
             f"*{failing}*",
