@@ -12,7 +12,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -25,7 +25,7 @@ from gql.schema import build_schema
 from gql.services import Services
 from gql.settings import Settings, get_settings
 from gql.store.db import is_sqlite, upgrade_async
-from gql.web.routes import console_routes
+from gql.web.routes import console_routes, graphiql_html
 
 log = logging.getLogger("provisync")
 
@@ -46,6 +46,10 @@ class GraphQLApp(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
         """Authenticate a WebSocket at ``connection_init`` (refused when credentials lack)."""
         return await security.on_ws_connect(context)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:  # type: ignore[override]
+        # Strawberry's own page loads its scripts from a public CDN; this one from provisync.
+        return HTMLResponse(graphiql_html(), headers={"cache-control": "no-cache"})
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:  # type: ignore[override]
         return Context(services=self.services, request=request, response=response)
