@@ -85,9 +85,40 @@ def cmd_secret_key(_args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gql.demo.app import run_demo
+    from gql.demo.app import DemoDatabaseNotEmpty, run_demo
 
-    return run_demo(host=args.host, port=args.port, database_url=args.database_url)
+    try:
+        return run_demo(
+            host=args.host, port=args.port, database_url=args.database_url, keep=args.keep
+        )
+    except DemoDatabaseNotEmpty as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+
+
+DEMO_HELP = """Run the whole product on this machine with demo data: 300 directory users, an
+inbound Workday rule (the simulator), an outbound SCIM 2.0 rule (a real SCIM server) and a
+disabled rule, all served by this one process.
+
+The demo never touches your data: it ignores PROVISYNC_DATABASE_URL and creates a SQLite
+database in a new temporary folder, which it removes when it stops (unless --keep).
+With --database-url it uses that database instead, and only if it is empty (no tables):
+it refuses any other, with exit code 2."""
+
+
+def _demo_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an EMPTY database to seed (refused when it has tables); default: a SQLite "
+        "file in a new temporary folder. PROVISYNC_DATABASE_URL is ignored.",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary folder (database and key) when the demo stops",
+    )
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
@@ -408,8 +439,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the whole product on this machine with demo data")
-    _server_args(demo)
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole product on this machine with demo data (never your database)",
+        description=DEMO_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _demo_args(demo)
     demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help="run the GraphQL API and the in-process sync engine")
     _server_args(serve)
