@@ -217,10 +217,18 @@ class RunContext:
         self.observer.outcomes_recorded(outcomes)
         await self._advance(session, processed)
 
-    async def record_write_backs(self, outcomes: Sequence[WriteBackOutcome]) -> None:
+    async def record_write_backs(
+        self,
+        outcomes: Sequence[WriteBackOutcome],
+        written: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         async with self.db.session() as session:
             failed = await record_write_backs(
-                session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes
+                session,
+                rule_id=self.rule_id,
+                run_id=self.run.id,
+                outcomes=outcomes,
+                written=written,
             )
             self.counts["WRITE_BACK_FAILED"] += failed
             self.counts["WRITE_BACK"] += len(outcomes)

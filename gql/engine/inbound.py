@@ -362,8 +362,8 @@ async def read_inbound(ctx: RunContext, *, incremental: bool, changed: Directory
 async def write_back(ctx: RunContext, requests: list[WriteBackRequest]) -> None:
     """Write directory values back to the source and record each user's outcome."""
     outcomes = await ctx.call(ctx.connector.write_back(requests), "write back")
-    asked = {r.key for r in requests}
-    await ctx.record_write_backs([o for o in outcomes if o.key in asked])
+    asked = {r.key: r.attributes for r in requests}
+    await ctx.record_write_backs([o for o in outcomes if o.key in asked], asked)
 
 
 async def write_back_changes(ctx: RunContext, changes: Mapping[int, Collection[str]]) -> None:

@@ -175,7 +175,7 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
 
         assert row.id is not None
         await info.context.services.engine.request_run(
-            row.id, RunKind.FULL, actor=info.context.actor
+            row.id, RunKind.FULL, actor=info.context.actor, reason="the rule was created"
         )
     return Rule.from_row(row)
 
