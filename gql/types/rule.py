@@ -66,7 +66,10 @@ class Rule(relay.Node):
     enabled: bool
     direction: SyncDirection  # type: ignore[valid-type]
     user_filter: str | None
-    group_ids: list[relay.GlobalID]
+    group_ids: list[relay.GlobalID] = strawberry.field(
+        description="The directory groups this rule syncs (which groups, not which users: "
+        "users come from userFilter)."
+    )
     attribute_mappings: JSON
     deprovision_action: DeprovisionActionEnum  # type: ignore[valid-type]
     poll_interval_seconds: int
