@@ -164,7 +164,8 @@ async def record_outcomes(
     Rows are written in bulk, and an entity whose state, reason and differences did not
     change is not written at all, so a resync where nothing changed writes nothing here.
 
-    :return: how many outcomes ended in each state, and ``REMOVED`` for deprovisioned ones.
+    :return: how many outcomes ended in each state, ``REMOVED`` for deprovisioned ones, and
+        per action (``CREATE``, ``UPDATE``...) how many were applied.
     """
     summary: Counter[str] = Counter()
     tally = _Tally()
@@ -191,6 +192,8 @@ async def record_outcomes(
                 events.append(_event(rule_id, run_id, kind, outcome, name, actor, now))
                 continue
             summary[outcome.state.value] += 1
+            if outcome.action is not Action.NONE and outcome.state is not EntityState.FAILED:
+                summary[outcome.action.value] += 1  # what the run did: CREATE 3, UPDATE 1
             values = {
                 "display_name": name,
                 "state": outcome.state.value,

@@ -67,7 +67,10 @@ def run_label(kind: str, reason: str | None, started_by: str) -> str:
 
 @strawberry.type
 class OutcomeCount:
-    outcome: str = strawberry.field(description="An entity state, REMOVED, WRITE_BACK(_FAILED).")
+    outcome: str = strawberry.field(
+        description="An entity state (SUCCESS, FAILED...), an action applied (CREATE, "
+        "UPDATE, DISABLE...), REMOVED, WRITE_BACK or WRITE_BACK_FAILED."
+    )
     count: int
 
 
