@@ -3,8 +3,11 @@ import { gql, getToken, setToken, subscribe, typedError } from './api.js';
 import { AuditView } from './audit.js';
 import * as Q from './queries.js';
 import {
-  countsGrid, directionText, el, endpointText, entityItem, formatDate, message, stackedBar, statusBadge, time, writeBackList,
+  countsGrid, directionText, el, endpointText, formatDate, message, stackedBar, statusBadge, time,
 } from './render.js';
+import {
+  heldSection, NOT_ALLOWED, notInSync, progressText, runsTable, writeBackSection,
+} from './sections.js';
 
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
 // How often the open rule is read again, so the panel follows it without "Refresh".
@@ -32,7 +35,6 @@ function mayOperate() {
   return Boolean(state.viewer && state.viewer.mayOperate);
 }
 
-const NOT_ALLOWED = 'Your role may not do this: an operator or admin token can.';
 
 function showBanner(error) {
   const banner = $('#banner');
@@ -197,66 +199,6 @@ function syncAuditButtons(audit) {
   }
 }
 
-function writeBackSection(rule) {
-  const failures = rule.writeBackFailed;
-  return el('section', { class: 'write-back', 'data-testid': 'write-back-failures' },
-    el('h3', { text: `Write-back failures (${failures.totalCount})` }),
-    el('p', { class: 'muted', text: 'Directory changes the source system refused. The users stay in sync otherwise; the next change or a Full Resync writes back again.' }),
-    writeBackList(failures),
-    failures.edges.length < failures.totalCount ? el('p', { class: 'muted', text: `First ${failures.edges.length} shown.` }) : null);
-}
-
-function notInSync(rule) {
-  const groups = [['failed', 'Failed'], ['partial', 'Partial Synced'], ['unsynced', 'Unsynced']];
-  const total = groups.reduce((sum, [key]) => sum + rule[key].totalCount, 0);
-  const section = el('section', { class: 'not-in-sync', 'data-testid': 'not-in-sync' }, el('h3', { text: `Not in sync (${total})` }));
-  if (!total) {
-    section.append(el('p', { class: 'muted', text: 'Every impacted user and group is in sync.' }));
-    return section;
-  }
-  for (const [key, title] of groups) {
-    const connection = rule[key];
-    if (!connection.totalCount) continue;
-    const shown = connection.edges.length;
-    section.append(el('details', { open: key !== 'unsynced' || total < 20, 'data-group': key },
-      el('summary', { text: `${title}: ${connection.totalCount}${shown < connection.totalCount ? ` (first ${shown} shown)` : ''}` }),
-      el('ul', { class: 'entities' }, connection.edges.map((edge) => entityItem(edge.node)))));
-  }
-  return section;
-}
-
-function runsTable(rule) {
-  const runs = rule.runs.edges.map((edge) => edge.node);
-  if (!runs.length) return el('p', { class: 'muted', text: 'No runs yet.' });
-  return el('div', { class: 'table-wrap' }, el('table', { class: 'runs' },
-    el('thead', {}, el('tr', {}, ['Started', 'Run', 'Status', 'Progress', 'By', 'Error'].map((h) => el('th', { text: h })))),
-    el('tbody', {}, runs.map((run) => el('tr', { 'data-run-status': run.status },
-      el('td', {}, time(run.startedAt)),
-      el('td', { text: run.label || run.kind }),
-      el('td', {}, el('span', { class: `outcome outcome-${run.status.toLowerCase()}`, text: run.status })),
-      el('td', { class: 'num', text: progressText(run) }),
-      el('td', { text: run.startedBy }),
-      el('td', { class: 'msg-cell', text: run.error || '' }))))));
-}
-
-function heldSection(rule) {
-  const held = rule.heldOperations;
-  const limit = rule.deletionProtection;
-  const limits = [limit.maxCount !== null ? `${limit.maxCount}` : null, limit.maxPercent !== null ? `${limit.maxPercent}%` : null]
-    .filter(Boolean).join(' or ');
-  return el('section', { class: 'held', 'data-testid': 'held-operations' },
-    el('h3', { text: `Held by deletion protection (${held.totalCount})` }),
-    el('p', { class: 'muted', text: `A run would have disabled or deleted more than the rule's limit (${limits || 'none'}). Nothing below was done yet.` }),
-    el('table', { class: 'runs' },
-      el('thead', {}, el('tr', {}, ['Entity', 'Kind', 'Held action', 'Held at'].map((h) => el('th', { text: h })))),
-      el('tbody', {}, held.edges.map(({ node }) => el('tr', {},
-        el('td', { text: node.displayName }), el('td', { text: node.kind }),
-        el('td', { text: node.action }), el('td', {}, time(node.heldAt)))))),
-    el('div', { class: 'actions' },
-      el('button', { type: 'button', class: 'danger', 'data-action': 'release', text: 'Release (apply them)', disabled: !mayOperate(), title: mayOperate() ? null : NOT_ALLOWED, onclick: () => resolveHeld(rule.id, true) }),
-      el('button', { type: 'button', 'data-action': 'discard', text: 'Discard (leave the accounts)', disabled: !mayOperate(), title: mayOperate() ? null : NOT_ALLOWED, onclick: () => resolveHeld(rule.id, false) })));
-}
-
 async function resolveHeld(ruleId, release) {
   setAlert(null, null);
   const field = release ? 'releaseHeldOperations' : 'discardHeldOperations';
@@ -318,7 +260,7 @@ function renderDetails(rule) {
     if (rule.writeBackFailed.totalCount) children.push(writeBackSection(rule));
     children.push(notInSync(rule));
   }
-  if (rule.heldOperations.totalCount) children.push(heldSection(rule));
+  if (rule.heldOperations.totalCount) children.push(heldSection(rule, mayOperate(), resolveHeld));
   if (!state.audit || state.audit.ruleId !== rule.id) state.audit = new AuditView(rule.id, describe, syncAuditButtons);
   children.push(el('section', { class: 'runs-section' }, el('h3', { text: 'Recent runs' }), runsTable(rule)), state.audit.element);
   panel.replaceChildren(...children);
@@ -339,11 +281,6 @@ function setAlert(title, error) {
 }
 
 // runs -------------------------------------------------------------------------------------
-
-function progressText(run) {
-  const { processed, total } = run.progress;
-  return total === null || total === undefined ? `${processed} processed` : `${processed} / ${total}`;
-}
 
 function renderRun() {
   const box = $('#run');
