@@ -98,6 +98,12 @@ def test_tokens_and_roles(database_url: str, page: Any) -> None:
         resync = panel.locator('button[data-action="resync"]')
         expect(resync).to_be_disabled()
         expect(resync).to_have_attribute("title", re.compile("role may not"))
+        # Were it clicked anyway, the API's own refusal is what the page shows.
+        resync.evaluate("button => { button.disabled = false; }")
+        resync.click()
+        alert = panel.locator('[data-testid="panel-error"]')
+        expect(alert).to_contain_text("Full resync refused (FORBIDDEN)")
+        expect(alert).to_contain_text("this needs the operator role")
         panel = open_panel(page, server.base_url, scenario.disabled_rule_id)
         expect(panel.locator('button[data-action="enable"]')).to_be_disabled()
 
