@@ -121,7 +121,7 @@ def create_app(
 
     async def readyz(_request: Request) -> JSONResponse:
         if readiness.blocker is not None:
-            return JSONResponse({"status": "starting", "waiting_for": readiness.blocker}, 503)
+            return JSONResponse({"status": "unavailable", "waiting_for": readiness.blocker}, 503)
         try:
             async with services.db.session() as session:
                 version = await session.scalar(text("SELECT version_num FROM alembic_version"))
