@@ -13,7 +13,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -31,9 +31,34 @@ from gql.security.websocket import CallerCheckingWSHandler
 from gql.services import Services
 from gql.settings import Settings, get_settings
 from gql.store.db import is_sqlite, upgrade_async
-from gql.web.routes import console_routes
+from gql.web.routes import console_routes, graphiql_html
 
 log = logging.getLogger("provisync")
+
+
+class Readiness:
+    """What ``/readyz`` waits for: the store migrated and the startup work (demo seeding) done.
+
+    The app marks the store step itself; whoever passes ``on_startup`` may hold readiness back
+    until its own work is done (``hold()`` before, ``done()`` or ``failed()`` after).
+    """
+
+    def __init__(self) -> None:
+        self.waiting_for: str | None = "the store to be migrated"
+        self.held: str | None = None
+
+    def hold(self, what: str) -> None:
+        self.held = what
+
+    def done(self) -> None:
+        self.held = None
+
+    def failed(self, why: str) -> None:
+        self.held = f"nothing: startup failed ({why})"
+
+    @property
+    def blocker(self) -> str | None:
+        return self.waiting_for or self.held
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -105,6 +130,10 @@ class GraphQLApp(GraphQL[Context, None]):
         """Authenticate a WebSocket at ``connection_init`` (refused when credentials lack)."""
         return await security.on_ws_connect(context)
 
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:  # type: ignore[override]
+        # Strawberry's own page loads its scripts from a public CDN; this one from provisync.
+        return HTMLResponse(graphiql_html(), headers={"cache-control": "no-cache"})
+
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:  # type: ignore[override]
         return Context(services=self.services, request=request, response=response)
 
@@ -116,12 +145,15 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
     on_startup: Any = None,
     migrate: bool = True,
+    readiness: Readiness | None = None,
 ) -> Starlette:
     """Build the app. ``extra_routes`` lets the demo serve its SCIM target and simulator.
 
     :param on_startup: an async callable run after the engine starts (the demo seeds data).
     :param migrate: upgrade the database on start (always on for the embedded SQLite store).
+    :param readiness: shared with ``on_startup`` when it must finish before ``/readyz`` is 200.
     """
+    readiness = readiness or Readiness()
     settings = settings or get_settings()
     services = services or Services.build(settings)
     graphql = GraphQLApp(build_schema(settings), services)
@@ -133,6 +165,7 @@ def create_app(
         if migrate or is_sqlite(services.db.url):
             await upgrade_async(services.db.url)
         await services.start()
+        readiness.waiting_for = None
         app.state.services = services
         if on_startup is not None:
             await on_startup(services)
@@ -145,6 +178,8 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> JSONResponse:
+        if readiness.blocker is not None:
+            return JSONResponse({"status": "unavailable", "waiting_for": readiness.blocker}, 503)
         try:
             async with services.db.session() as session:
                 version = await session.scalar(text("SELECT version_num FROM alembic_version"))
@@ -168,8 +203,9 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan_fn, middleware=middleware)
     app.state.services = services
     app.state.metrics = metrics
+    app.state.readiness = readiness
     security.install(app, services, settings)
     return app
 
 
-__all__ = ["create_app"]
+__all__ = ["Readiness", "create_app"]

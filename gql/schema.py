@@ -35,6 +35,7 @@ from gql.types.directory_user import DirectoryUserConnection, list_users
 from gql.types.errors import Error, NotFoundError
 from gql.types.rule import Rule, RuleConnection, list_rules
 from gql.types.sync_run import SyncRun
+from gql.types.viewer import Viewer, viewer_of
 
 
 @strawberry.type
@@ -80,6 +81,10 @@ class Query:
     def plugin_problems(self, info: Info) -> list[str]:
         return list(info.context.services.registry.problems)
 
+    @strawberry.field(description="Who is calling, with the role the API sees.")
+    def viewer(self, info: Info) -> Viewer:
+        return viewer_of(info)
+
     @strawberry.field
     async def directory_users(
         self, info: Info, first: int | None = None, after: str | None = None
@@ -95,17 +100,29 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    full_resync = strawberry.mutation(resolver=sync.full_resync)
-    set_rule_enabled = strawberry.mutation(resolver=sync.set_rule_enabled)
+    full_resync = strawberry.mutation(
+        resolver=sync.full_resync,
+        description="Resync every entity of a rule now; returns the run (the one already in "
+        "progress, if any), to follow with syncRunProgress.",
+    )
+    set_rule_enabled = strawberry.mutation(
+        resolver=sync.set_rule_enabled,
+        description="Enable or disable a rule. Enabling starts a full resync at once.",
+    )
     test_provisioning_connection = strawberry.mutation(resolver=sync.test_provisioning_connection)
-    create_rule = strawberry.mutation(resolver=rules.create_rule)
+    create_rule = strawberry.mutation(
+        resolver=rules.create_rule,
+        description="Create a rule. Created enabled, it starts a full resync at once.",
+    )
     update_rule = strawberry.mutation(resolver=rules.update_rule)
     delete_rule = strawberry.mutation(resolver=rules.delete_rule)
     create_provisioning_connection = strawberry.mutation(
         resolver=connections.create_provisioning_connection
     )
     update_provisioning_connection = strawberry.mutation(
-        resolver=connections.update_provisioning_connection
+        resolver=connections.update_provisioning_connection,
+        description="Change a connection. settings replaces all non-secret settings; "
+        "settingsPatch changes only the ones it names. Secrets not named keep their value.",
     )
     delete_provisioning_connection = strawberry.mutation(
         resolver=connections.delete_provisioning_connection

@@ -277,7 +277,11 @@ class RunContext:
         outcomes = scrub_write_backs(self.scrub, outcomes)
         async with self.db.session() as session:
             failed = await record_write_backs(
-                session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes
+                session,
+                rule_id=self.rule_id,
+                run_id=self.run.id,
+                outcomes=outcomes,
+                written={r.key: r.attributes for r in requests},
             )
             await track_write_backs(
                 session,

@@ -37,7 +37,7 @@ from gql.engine.outbound import (
 from gql.engine.progress import ProgressHub
 from gql.engine.protection import discard_held, release_held
 from gql.engine.quarantine import count_failure, end_quarantine
-from gql.engine.recorder import admin_event
+from gql.engine.recorder import admin_event, run_failed_event
 from gql.engine.recovery import fail_interrupted_runs
 from gql.engine.retries import RetryPolicy, drop_orphans, has_entries
 from gql.engine.retry_runs import start_due_retries
@@ -156,8 +156,13 @@ class SyncEngine:
 
     # runs ---------------------------------------------------------------------------------
 
-    async def request_run(self, rule_id: int, kind: RunKind, actor: str = "system") -> SyncRun:
-        """Start a run of a rule, or return the full resync already queued or running."""
+    async def request_run(
+        self, rule_id: int, kind: RunKind, actor: str = "system", reason: str | None = None
+    ) -> SyncRun:
+        """Start a run of a rule, or return the full resync already queued or running.
+
+        :param reason: why, when it is not a plain request ("the rule was enabled").
+        """
         async with self._request_lock:
             async with self.db.session() as session:
                 if kind in (RunKind.FULL, RunKind.POLL):
@@ -172,11 +177,18 @@ class SyncEngine:
                     )
                     if current is not None:
                         return current
-                run = SyncRun(rule_id=rule_id, kind=kind.value, status="QUEUED", started_by=actor)
+                run = SyncRun(
+                    rule_id=rule_id,
+                    kind=kind.value,
+                    status="QUEUED",
+                    started_by=actor,
+                    reason=reason,
+                )
                 session.add(run)
                 if kind in _AUDITED_REQUESTS:
                     await session.flush()
                     operation, message = _AUDITED_REQUESTS[kind]
+                    message = f"{message}: {reason}" if reason else message
                     session.add(
                         admin_event(
                             operation=operation,
@@ -505,6 +517,9 @@ class SyncEngine:
                     await end_quarantine(session, rule.id or 0, "a run succeeded", run.id)
                 elif whole_failure and kind in QUARANTINE_KINDS:
                     count_failure(session, rule, error or "failed", now, run.id, self.settings)
+            if status == "FAILED" and rule is not None:
+                # A run that failed as a whole ends in the audit log too, with its reason.
+                session.add(run_failed_event(run, kind.value, error))
             await session.commit()
         self.hub.publish(run)
 

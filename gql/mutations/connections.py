@@ -70,7 +70,15 @@ class UpdateProvisioningConnectionInput:
     id: relay.GlobalID
     name: str | None = strawberry.UNSET
     settings: JSON | None = strawberry.field(
-        default=strawberry.UNSET, description="Replaces the non-secret settings."
+        default=strawberry.UNSET,
+        description="Replaces ALL the non-secret settings: a setting left out goes back to "
+        "its default. To change one setting only, use settingsPatch.",
+    )
+    settings_patch: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Settings to change, merged into the stored ones server-side: "
+        '{"page_size": 50} changes that one and keeps the others; a null value removes a '
+        "setting (back to its default). Not together with settings. Secrets are kept.",
     )
     secrets: JSON | None = strawberry.field(
         default=strawberry.UNSET, description="Secrets to set; secrets not named keep their value."
@@ -167,6 +175,14 @@ async def update_provisioning_connection(
         if name != row.name and await _name_taken(session, name, pk):
             return conflict(f"a provisioning connection named {name!r} exists")
         settings = row.settings if input.settings in (None, strawberry.UNSET) else input.settings
+        if input.settings_patch not in (None, strawberry.UNSET):
+            patch = input.settings_patch
+            if input.settings not in (None, strawberry.UNSET):
+                return invalid(("settingsPatch", "give settings or settingsPatch, not both"))
+            if not isinstance(patch, dict):
+                return invalid(("settingsPatch", "must be a JSON object"))
+            settings = {**row.settings, **patch}
+            settings = {k: v for k, v in settings.items() if v is not None}
         secrets: Any = {} if input.secrets in (None, strawberry.UNSET) else input.secrets
         try:
             old_secrets = decrypt_secrets(row.secrets)

@@ -56,11 +56,19 @@ class CreateRuleInput:
     name: str
     connection_id: relay.GlobalID
     direction: SyncDirection  # type: ignore[valid-type]
-    enabled: bool = False
+    enabled: bool = strawberry.field(
+        default=False,
+        description="Create it enabled: that starts a full resync at once (a run to follow).",
+    )
     user_filter: str | None = strawberry.field(
         default=None, description='SCIM filter over user attributes, e.g. department eq "Sales".'
     )
-    group_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    group_ids: list[relay.GlobalID] = strawberry.field(
+        default_factory=list,
+        description="The directory groups this rule syncs to the target (created there, "
+        "with their members). They choose which GROUPS are synced, not which users: users "
+        "come from userFilter (every directory user when it is empty).",
+    )
     attribute_mappings: JSON | None = strawberry.field(
         default=None,
         description='Canonical attribute → directory field, e.g. {"title": "department"}.',
@@ -78,7 +86,12 @@ class UpdateRuleInput:
     id: relay.GlobalID
     name: str | None = strawberry.UNSET
     user_filter: str | None = strawberry.UNSET
-    group_ids: list[relay.GlobalID] | None = strawberry.UNSET
+    group_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The directory groups this rule syncs to the target (created there, "
+        "with their members). They choose which GROUPS are synced, not which users: users "
+        "come from userFilter (every directory user when it is empty).",
+    )
     attribute_mappings: JSON | None = strawberry.UNSET
     deprovision_action: DeprovisionActionEnum | None = strawberry.UNSET  # type: ignore[valid-type]
     poll_interval_seconds: int | None = strawberry.UNSET
@@ -206,7 +219,7 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
 
         assert row.id is not None
         await info.context.services.engine.request_run(
-            row.id, RunKind.FULL, actor=info.context.actor
+            row.id, RunKind.FULL, actor=info.context.actor, reason="the rule was created"
         )
     return Rule.from_row(row)
 

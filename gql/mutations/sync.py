@@ -103,7 +103,9 @@ async def set_rule_enabled(
             )
         await session.commit()
     if changed and enabled:
-        await services.engine.request_run(pk, RunKind.FULL, actor=info.context.actor)
+        await services.engine.request_run(
+            pk, RunKind.FULL, actor=info.context.actor, reason="the rule was enabled"
+        )
     return Rule.from_row(rule)
 
 

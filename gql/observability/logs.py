@@ -143,6 +143,22 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+# HTTP clients log one INFO line per request: hundreds per resync. They are DEBUG detail here.
+HTTP_CLIENT_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2")
+# Alembic's "Context impl SQLiteImpl." and "Will assume transactional DDL." say nothing useful.
+QUIET_LOGGERS = ("alembic",)
+
+
+class DemoteToDebug(logging.Filter):
+    """Re-level a logger's records as DEBUG, and drop them unless DEBUG is on for the logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True  # warnings and errors keep their level
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 def make_handler(log_format: str = "text", stream: Any = None) -> logging.Handler:
     """The handler provisync logs through: text or JSON lines, run context, secrets scrubbed."""
     handler = logging.StreamHandler(stream)
@@ -153,16 +169,29 @@ def make_handler(log_format: str = "text", stream: Any = None) -> logging.Handle
 
 
 def configure_logging(log_format: str = "text", level: int | str = logging.INFO) -> None:
-    """Send the root logger's records to stderr as text or JSON lines, with run context."""
+    """Send the root logger's records to stderr as text or JSON lines, with run context.
+
+    Outgoing HTTP requests (httpx, httpx2) are logged at DEBUG, and Alembic's INFO lines not at
+    all unless the level is DEBUG.
+    """
     handler = make_handler(log_format)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    demote = DemoteToDebug()
+    for name in HTTP_CLIENT_LOGGERS:
+        client = logging.getLogger(name)
+        if not any(isinstance(f, DemoteToDebug) for f in client.filters):
+            client.addFilter(demote)
+    for name in QUIET_LOGGERS:
+        quiet = logging.getLogger(name)
+        quiet.setLevel(logging.DEBUG if root.isEnabledFor(logging.DEBUG) else logging.WARNING)
 
 
 __all__ = [
+    "DemoteToDebug",
     "JsonFormatter",
     "RunContextFilter",
     "SecretRedactingFilter",

@@ -143,6 +143,10 @@ class EntitySyncState(SQLModel, table=True):
     write_back_ok: bool | None = None
     write_back_reason: str | None = None
     write_back_at: datetime | None = _ts(default=None)
+    # What the last write-back tried to write: {attribute: value}, values as text.
+    write_back_attributes: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -173,6 +177,8 @@ class SyncRun(SQLModel, table=True):
     counts: dict[str, int] = _json(dict)
     error: str | None = None
     started_by: str = "system"
+    reason: str | None = Field(default=None, max_length=120)
+    """Why the run was started, in words ("the rule was enabled"); None: requested as such."""
     checkpoint: dict[str, Any] = _json(dict)
     """Where a run resumes when a worker died in the middle of it (full outbound resyncs)."""
     queued_at: datetime = _ts(default_factory=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from sqlmodel import col, select
@@ -24,11 +25,26 @@ class AttributeDifference:
     target_value: str | None
 
 
+@strawberry.enum(description="How a user's last write-back to the source went.")
+class WriteBackStatus(Enum):
+    OK = "OK"
+    FAILED = "FAILED"
+
+
+@strawberry.type(description="One attribute a write-back wrote (or tried to write).")
+class WrittenAttribute:
+    attribute: str
+    value: str | None
+
+
 @strawberry.type
 class WriteBackResult:
     ok: bool
-    reason: str | None
+    reason: str | None = strawberry.field(description="Why it failed: what the source answered.")
     at: datetime | None
+    attributes: list[WrittenAttribute] = strawberry.field(
+        description="What was written back (attribute and directory value); empty when unknown."
+    )
 
 
 @strawberry.type(name="EntityState")
@@ -71,7 +87,13 @@ class EntityStateNode(relay.Node):
             write_back=None
             if row.write_back_ok is None
             else WriteBackResult(
-                ok=row.write_back_ok, reason=row.write_back_reason, at=aware(row.write_back_at)
+                ok=row.write_back_ok,
+                reason=row.write_back_reason,
+                at=aware(row.write_back_at),
+                attributes=[
+                    WrittenAttribute(attribute=k, value=v)
+                    for k, v in sorted((row.write_back_attributes or {}).items())
+                ],
             ),
             updated_at=aware(row.updated_at) or row.updated_at,
             rule_id=row.rule_id,
