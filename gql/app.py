@@ -25,6 +25,7 @@ from gql.schema import build_schema
 from gql.services import Services
 from gql.settings import Settings, get_settings
 from gql.store.db import is_sqlite, upgrade_async
+from gql.web.export import audit_export
 from gql.web.routes import console_routes
 
 log = logging.getLogger("provisync")
@@ -102,6 +103,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics.endpoint),
+        Route("/audit/export", audit_export, methods=["GET"]),
         *extra_routes,
         *console_routes(),
     ]

@@ -437,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     key.set_defaults(func=cmd_secret_key)
     add_token_commands(sub, _database_arg, _settings)
     _add_client_commands(sub)
+    from gql.audit_cli import add_audit_commands
+
+    add_audit_commands(sub, _client_args)
     return parser
 
 
