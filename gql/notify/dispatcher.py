@@ -43,6 +43,7 @@ class Notifier:
         self._task: asyncio.Task[None] | None = None
         self._http: httpx2.AsyncClient | None = None
         self._sending = asyncio.Semaphore(SENDING_AT_ONCE)
+        self._attempts: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -54,10 +55,11 @@ class Notifier:
         self._task = asyncio.create_task(self._loop(), name="provisync-notify")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        tasks = [*self._attempts, *([self._task] if self._task else [])]
+        for task in tasks:
+            task.cancel()  # a cancelled attempt keeps its lease and is retried after it
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -75,11 +77,10 @@ class Notifier:
             self._wake.clear()
 
     async def run_once(self) -> None:
-        """Fan out new events, then send every delivery that is due."""
+        """Fan out new events, then start sending every delivery that is due."""
         while await self.fan_out():
             pass
-        while await self.send_due():
-            pass
+        await self.send_due()
 
     async def fan_out(self) -> int:
         """One delivery per subscription that wants each new event. :return: events taken."""
@@ -118,7 +119,8 @@ class Notifier:
         return len(events)
 
     async def send_due(self) -> int:
-        """Claim the due deliveries (a lease), send them at once. :return: how many were sent."""
+        """Claim the due deliveries (a lease) and send each in a task of its own, so a slow
+        receiver delays no other. :return: how many were claimed."""
         now = utcnow()
         lease = now + timedelta(seconds=self.settings.webhook_timeout + 30)
         async with self.db.session() as session:
@@ -138,11 +140,19 @@ class Notifier:
                 delivery.next_attempt_at = lease
                 session.add(delivery)
             await session.commit()
-        if due:
-            await asyncio.gather(*(self._attempt(d.id or 0) for d in due))
+        for delivery in due:
+            task = asyncio.create_task(self._attempt(delivery.id or 0))
+            self._attempts.add(task)
+            task.add_done_callback(self._attempts.discard)
         return len(due)
 
     async def _attempt(self, delivery_id: int) -> None:
+        try:
+            await self._attempt_once(delivery_id)
+        except Exception:
+            log.exception("webhook delivery %s failed unexpectedly", delivery_id)
+
+    async def _attempt_once(self, delivery_id: int) -> None:
         # No session is held while the receiver answers: a hanging receiver must not keep
         # database connections the engine needs.
         async with self.db.session() as session:
