@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from types import ModuleType
 from typing import IO, Any
 
 ROWS_HEADER = "x-provisync-export-rows"
@@ -55,8 +56,9 @@ class Progress:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     import httpx2
 
-    from gql.cli import EXIT_API, EXIT_OK, EXIT_USAGE, ApiClient, CliError, find_rule
-
+    cli = args.cli
+    EXIT_API, EXIT_OK, EXIT_USAGE = cli.EXIT_API, cli.EXIT_OK, cli.EXIT_USAGE
+    ApiClient, CliError, find_rule = cli.ApiClient, cli.CliError, cli.find_rule
     params: dict[str, str] = {"format": args.format}
     api = ApiClient(args.url, args.token or None)
     if args.rule:
@@ -95,7 +97,10 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_audit_commands(sub: Any, client_args: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_audit_commands(
+    sub: Any, client_args: Callable[[argparse.ArgumentParser], None], cli: ModuleType
+) -> None:
+    """``provisync audit export``; ``cli`` is the running :mod:`gql.cli` (its client, errors)."""
     audit = sub.add_parser("audit", help="the audit log of a running server")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     export = audit_sub.add_parser(
@@ -113,4 +118,4 @@ def add_audit_commands(sub: Any, client_args: Callable[[argparse.ArgumentParser]
     )
     export.add_argument("--output", "-o", help="write to this file (default: stdout)")
     client_args(export)
-    export.set_defaults(func=cmd_audit_export)
+    export.set_defaults(func=cmd_audit_export, cli=cli)

@@ -439,7 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_client_commands(sub)
     from gql.audit_cli import add_audit_commands
 
-    add_audit_commands(sub, _client_args)
+    # This module itself, not an import of it: under ``python -m gql.cli`` the two differ,
+    # and main() catches only its own CliError.
+    add_audit_commands(sub, _client_args, sys.modules[__name__])
     return parser
 
 
