@@ -193,8 +193,7 @@ def _encode(records: list[dict[str, Any]], fmt: str) -> bytes:
     if fmt == "jsonl":
         return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
     out = io.StringIO()
-    writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
-    writer.writerows(records)
+    csv.writer(out, lineterminator="\n").writerows([r.get(c) for c in COLUMNS] for r in records)
     return out.getvalue().encode()
 
 

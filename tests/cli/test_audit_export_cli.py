@@ -32,7 +32,7 @@ def provisync(*args: str, token: str | None) -> subprocess.CompletedProcess[str]
 def test_audit_export_downloads_a_rule_with_a_progress_bar(
     database_url: str, tmp_path: Path
 ) -> None:
-    with secure_server(database_url, export_batch_size=500) as server:
+    with secure_server(database_url, export_batch_size=500, audit_retention_days=0) as server:
         admin = server.client("admin")
         rule = create_rule(admin, create_connection(admin), name="CLI exported")["id"]
         pk = int(base64.b64decode(rule).decode().removeprefix("Rule:"))
