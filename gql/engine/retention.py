@@ -1,5 +1,7 @@
 """Audit retention: events older than ``audit_retention_days`` are purged, in batches.
 
+Webhook events (the notification outbox) and their deliveries older than that go too.
+
 A purge first writes its own admin event (``AUDIT_RETENTION``), then deletes older events a
 batch per transaction, then says in that event how many went. Writing the event first keeps
 it out of the purge and keeps the table from ever emptying (SQLite would then reuse ids).
@@ -17,7 +19,7 @@ from sqlmodel import col, select
 from gql.engine.recorder import admin_event
 from gql.settings import Settings
 from gql.store.db import Database
-from gql.store.models import AuditEvent, utcnow
+from gql.store.models import AuditEvent, NotificationEvent, WebhookDelivery, utcnow
 
 log = logging.getLogger("provisync.retention")
 OPERATION = "AUDIT_RETENTION"
@@ -74,6 +76,42 @@ async def purge_audit_events(
     return purged
 
 
+async def purge_notifications(
+    db: Database, days: int, batch_size: int, now: datetime | None = None
+) -> int:
+    """Delete webhook events fanned out more than ``days`` days ago, with their deliveries.
+
+    :return: how many events were deleted.
+    """
+    if days <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    purged = 0
+    while True:
+        async with db.session() as session:
+            ids = list(
+                await session.scalars(
+                    select(NotificationEvent.id)
+                    .where(
+                        col(NotificationEvent.created_at) < cutoff,
+                        col(NotificationEvent.dispatched_at).is_not(None),
+                    )
+                    .limit(batch_size)
+                )
+            )
+            if ids:
+                await session.execute(
+                    delete(WebhookDelivery).where(col(WebhookDelivery.event_id).in_(ids))
+                )
+                await session.execute(
+                    delete(NotificationEvent).where(col(NotificationEvent.id).in_(ids))
+                )
+                await session.commit()
+        purged += len(ids)
+        if len(ids) < batch_size:
+            return purged
+
+
 class RetentionLoop:
     """Purges now and then in the background (``audit_retention_interval_seconds``)."""
 
@@ -94,12 +132,13 @@ class RetentionLoop:
 
     async def _loop(self) -> None:
         while True:
+            days, batch = (
+                self.settings.audit_retention_days,
+                self.settings.audit_retention_batch_size,
+            )
             try:
-                await purge_audit_events(
-                    self.db,
-                    self.settings.audit_retention_days,
-                    self.settings.audit_retention_batch_size,
-                )
+                await purge_audit_events(self.db, days, batch)
+                await purge_notifications(self.db, days, batch)
             except Exception:
                 log.exception("purging old audit events failed")
             await asyncio.sleep(self.settings.audit_retention_interval_seconds)

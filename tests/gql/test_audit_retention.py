@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlmodel import select
 
 from gql.engine.retention import purge_audit_events
 from gql.store.db import Database, upgrade
-from gql.store.models import utcnow
+from gql.store.models import NotificationEvent, WebhookDelivery, WebhookSubscription, utcnow
 from tests.support.api import running_api
 from tests.support.audit import seed_events, seeded_event
 
@@ -48,6 +50,7 @@ def test_retention_purges_exactly_the_older_events_and_says_so(database_url: str
             await db.dispose()
 
     assert asyncio.run(keep_forever()) == 0
+    asyncio.run(_seed_notifications(database_url, now))
 
     with running_api(
         database_url,
@@ -72,3 +75,43 @@ def test_retention_purges_exactly_the_older_events_and_says_so(database_url: str
         again = _export(api.base_url)
         assert [r["id"] for r in again if r["operation"] == "AUDIT_RETENTION"] == [notes[0]["id"]]
         assert {r["entityKey"] for r in again if r["actor"] == "seed"} == kept
+        # Webhook events past the retention go with their deliveries; recent ones stay.
+        left = asyncio.run(_notifications(database_url))
+        assert left == (["recent"], ["recent"])
+
+
+async def _seed_notifications(database_url: str, now: datetime) -> None:
+    db = Database(database_url)
+    try:
+        async with db.session() as session:
+            subscription = WebhookSubscription(url="http://127.0.0.1:9/", events=[], secret="x")
+            session.add(subscription)
+            await session.flush()
+            for name, age in (("old", 40 * DAY), ("recent", DAY)):
+                event = NotificationEvent(
+                    type=name, data={}, created_at=now - age, dispatched_at=now - age
+                )
+                session.add(event)
+                await session.flush()
+                session.add(
+                    WebhookDelivery(
+                        subscription_id=subscription.id or 0,
+                        event_id=event.id or 0,
+                        event_type=name,
+                        status="DELIVERED",
+                    )
+                )
+            await session.commit()
+    finally:
+        await db.dispose()
+
+
+async def _notifications(database_url: str) -> tuple[list[str], list[str]]:
+    db = Database(database_url)
+    try:
+        async with db.session() as session:
+            events = list(await session.scalars(select(NotificationEvent.type)))
+            deliveries = list(await session.scalars(select(WebhookDelivery.event_type)))
+        return events, deliveries
+    finally:
+        await db.dispose()
