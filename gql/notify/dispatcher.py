@@ -127,13 +127,19 @@ class Notifier:
             due = list(
                 await session.scalars(
                     select(WebhookDelivery)
+                    .join(
+                        WebhookSubscription,
+                        col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+                    )
                     .where(
                         col(WebhookDelivery.status).in_(DUE_STATUSES),
                         col(WebhookDelivery.next_attempt_at) <= now,
+                        # A disabled subscription pauses: its deliveries wait, untried.
+                        col(WebhookSubscription.enabled).is_(True),
                     )
                     .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
                     .limit(BATCH)
-                    .with_for_update(skip_locked=True)
+                    .with_for_update(skip_locked=True, of=WebhookDelivery)
                 )
             )
             for delivery in due:
