@@ -179,17 +179,24 @@ def test_a_failing_receiver_gets_retries_and_a_hanging_one_delays_no_sync(api: A
         refusing = subscribe(api, failing.url, ["RUN_FAILED"])
         subscribe(api, hanging.url, ["RUN_FAILED", "RULE_HEALTHY"])
         create_user(api, "slow.one")
-        broken = create_rule(
-            api, create_connection(api, mode="unreachable"), name="Down", enabled=True
-        )["id"]
+        store = uuid.uuid4().hex
+        down = create_connection(api, store=store, mode="unreachable")
+        broken = create_rule(api, down, name="Down", enabled=True)["id"]
         api.wait_idle(broken)
         wait_for("the hanging receiver to be holding a request", lambda: hanging.in_flight)
-        # While that receiver hangs (and the other keeps failing), a resync runs as usual.
-        good = create_rule(api, create_connection(api), name="Fine", enabled=True)["id"]
-        api.wait_idle(good)
-        run = full_resync(api, good)
+        # While that receiver hangs (and the other keeps failing), the rule's target comes
+        # back and a resync runs as usual, its own notice (healthy again) enqueued on the way.
+        api(
+            """mutation($input: UpdateProvisioningConnectionInput!) {
+                 updateProvisioningConnection(input: $input) { __typename } }""",
+            {"input": {"id": down, "settings": {"store": store, "mode": "ok"}}},
+        )
+        run = full_resync(api, broken)
         assert api.wait_run(run["id"])["status"] == "SUCCEEDED"
         assert hanging.in_flight >= 1 and not hanging.release.is_set()
+        # The healthy notice goes out beside the hanging one, not behind it.
+        wait_for("a second request held by the hanging receiver", lambda: hanging.in_flight >= 2)
+        assert hanging.of_type("provisync.rule.healthy")
 
         def all_given_up() -> list[dict[str, Any]]:
             found = deliveries(api, refusing["id"])
