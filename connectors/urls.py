@@ -25,7 +25,8 @@ _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.I)
 _HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$", re.I)
 
 
-def _forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address is link-local or a cloud metadata address (IPv4-mapped too)."""
     mapped = getattr(address, "ipv4_mapped", None)
     if mapped is not None:
         address = mapped
@@ -75,7 +76,7 @@ def check_target_url(value: object, field: str = "URL") -> str:
             raise ValueError(f"{field} names its host in a form that is not allowed")
         if host.rstrip(".") in FORBIDDEN_NAMES:
             raise ValueError(f"{field} names a cloud metadata service")
-    elif _forbidden_address(address):
+    elif forbidden_address(address):
         raise ValueError(f"{field} names a link-local or metadata address")
     return value.rstrip("/")
 

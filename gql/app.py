@@ -31,6 +31,7 @@ from gql.security.websocket import CallerCheckingWSHandler
 from gql.services import Services
 from gql.settings import Settings, get_settings
 from gql.store.db import is_sqlite, upgrade_async
+from gql.web.export import audit_export
 from gql.web.routes import console_routes, graphiql_html
 
 log = logging.getLogger("provisync")
@@ -195,6 +196,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics.endpoint),
+        Route("/audit/export", audit_export, methods=["GET"]),
         *extra_routes,
         *console_routes(),
     ]

@@ -478,6 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
     key.set_defaults(func=cmd_secret_key)
     add_token_commands(sub, _database_arg, _settings)
     _add_client_commands(sub)
+    from gql.audit_cli import add_audit_commands
+
+    # This module itself, not an import of it: under ``python -m gql.cli`` the two differ,
+    # and main() catches only its own CliError.
+    add_audit_commands(sub, _client_args, sys.modules[__name__])
     return parser
 
 

@@ -20,7 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from gql.context import Context, Info
 from gql.engine.progress import FINAL_STATUSES
-from gql.mutations import connections, controls, directory, rules, sync
+from gql.mutations import connections, controls, directory, rules, sync, webhooks
 from gql.security.document_limits import alias_limit_rule, depth_limit_rule
 from gql.security.limits import CallerRequired, HideSuggestions
 from gql.security.limits import validation_rules as security_rules
@@ -36,6 +36,7 @@ from gql.types.errors import Error, NotFoundError
 from gql.types.rule import Rule, RuleConnection, list_rules
 from gql.types.sync_run import SyncRun
 from gql.types.viewer import Viewer, viewer_of
+from gql.types.webhook import WebhookSubscriptionConnection, list_webhook_subscriptions
 
 
 @strawberry.type
@@ -97,6 +98,12 @@ class Query:
     ) -> DirectoryGroupConnection:
         return await list_groups(info, first, after)
 
+    @strawberry.field(description="Webhook subscriptions (admins only).")
+    async def webhook_subscriptions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> WebhookSubscriptionConnection:
+        return await list_webhook_subscriptions(info, first, after)
+
 
 @strawberry.type
 class Mutation:
@@ -137,6 +144,9 @@ class Mutation:
     provision_on_demand = strawberry.mutation(resolver=controls.provision_on_demand)
     release_held_operations = strawberry.mutation(resolver=controls.release_held_operations)
     discard_held_operations = strawberry.mutation(resolver=controls.discard_held_operations)
+    create_webhook_subscription = strawberry.mutation(resolver=webhooks.create_webhook_subscription)
+    update_webhook_subscription = strawberry.mutation(resolver=webhooks.update_webhook_subscription)
+    delete_webhook_subscription = strawberry.mutation(resolver=webhooks.delete_webhook_subscription)
 
 
 @strawberry.type

@@ -27,6 +27,7 @@ from connectors import (
 from connectors.redaction import Scrubber
 from gql.engine.context import RunContext, open_connector
 from gql.engine.inbound import read_inbound, write_back_changes
+from gql.engine.notices import run_end_notices
 from gql.engine.on_demand import OnDemand, Step, StepStatus
 from gql.engine.outbound import (
     full_outbound,
@@ -116,6 +117,8 @@ class SyncEngine:
         """The job queue in the scale-out mode: runs become jobs for worker processes."""
         self.now: Callable[[], datetime] = utcnow
         """The engine's clock (tests move it to check quarantine schedules)."""
+        self.notify: Callable[[], None] = lambda: None
+        """Rung after a commit that may have enqueued notifications (the notifier wakes)."""
 
     async def start(self) -> None:
         """Fail runs a previous process left unfinished, then start the change and poll loops."""
@@ -201,6 +204,7 @@ class SyncEngine:
                 if kind is RunKind.FULL and actor not in ("system", QUARANTINE_ACTOR):
                     await end_quarantine(session, rule_id, f"manual resync by {actor}")
                 await session.commit()
+        self.notify()
         return await self._launch(run, {}, set())
 
     async def _launch(
@@ -508,6 +512,8 @@ class SyncEngine:
             rule = await session.get(Rule, run.rule_id)
             kind = RunKind(run.kind)
             if rule is not None and kind is not RunKind.PREVIEW:
+                threshold = self.settings.webhook_write_back_failure_threshold
+                session.add_all(run_end_notices(run, rule, whole_failure, threshold))
                 rule.last_run_status, rule.last_run_error = status, error
                 if status == "SUCCEEDED":
                     rule.last_sync_at = now
@@ -522,6 +528,7 @@ class SyncEngine:
                 session.add(run_failed_event(run, kind.value, error))
             await session.commit()
         self.hub.publish(run)
+        self.notify()
 
     # directory changes ------------------------------------------------------------------
 

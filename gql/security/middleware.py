@@ -17,8 +17,9 @@ from gql.security.crypto import configure as configure_secrets
 from gql.security.roles import SCOPE_KEY, UNAUTHENTICATED
 
 log = logging.getLogger("provisync.security")
-PROTECTED_PATHS = ("/graphql", "/metrics")
-"""Paths that need credentials when authentication is on (Prometheus sends a bearer token)."""
+PROTECTED_PATHS = ("/graphql", "/metrics", "/audit")
+"""Paths that need credentials when authentication is on (Prometheus sends a bearer token;
+``/audit/export`` streams the audit log to viewers)."""
 IDE_PATH = "/graphql"
 
 
@@ -142,7 +143,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 def install(app: Starlette, services: Any, settings: Any) -> None:
     """Put authentication, the size limit and CORS in front of the app (call from create_app).
 
-    Only /graphql and /metrics are guarded: health, readiness and the console's static page
+    Only /graphql, /metrics and /audit are guarded: health, readiness and the console's static page
     stay open, and the demo's SCIM target and Workday simulator keep their own credentials.
     """
     configure_secrets(settings)

@@ -243,6 +243,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_rule_kind", "rule_id", "kind", "id"),
         Index("ix_audit_rule", "rule_id", "id"),
+        Index("ix_audit_created", "created_at", "id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -322,3 +323,62 @@ class PreviewItem(SQLModel, table=True):
     state: str = Field(max_length=16)
     reason: str | None = None
     differences: list[dict[str, Any]] = _json(list)
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """Where notifications go: a URL, the event types it wants, its signing secret (encrypted)."""
+
+    __tablename__ = "webhook_subscription"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048)
+    events: list[str] = _json(list)
+    secret: str = Field(repr=False)
+    """``enc:v1:...``: the Standard Webhooks secret, encrypted like connection secrets."""
+    description: str | None = None
+    enabled: bool = True
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class NotificationEvent(SQLModel, table=True):
+    """An event the engine enqueued for webhooks (an outbox row), fanned out by the notifier."""
+
+    __tablename__ = "notification_event"
+    __table_args__ = (
+        Index("ix_notification_pending", "dispatched_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=64)
+    rule_id: int | None = Field(default=None)
+    run_id: int | None = Field(default=None)
+    data: dict[str, Any] = _json(dict)
+    created_at: datetime = _ts(default_factory=utcnow)
+    dispatched_at: datetime | None = _ts(default=None)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event sent (or to send) to one subscription, with its attempts."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+        Index("ix_delivery_subscription", "subscription_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="webhook_subscription.id", ondelete="CASCADE")
+    event_id: int = Field(foreign_key="notification_event.id", ondelete="CASCADE")
+    event_type: str = Field(max_length=64)
+    status: str = Field(default="PENDING", max_length=16)
+    """PENDING (first attempt due), RETRYING, DELIVERED, or FAILED (gave up)."""
+    attempts: int = 0
+    last_error: str | None = None
+    last_status_code: int | None = None
+    next_attempt_at: datetime | None = _ts(default_factory=utcnow)
+    created_at: datetime = _ts(default_factory=utcnow)
+    delivered_at: datetime | None = _ts(default=None)
