@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gql.store.db import upgrade
+from provisync.store.db import upgrade
 from tests.support.servers import free_port
 
 
@@ -135,7 +135,7 @@ def main() -> None:
             "PROVISYNC_LOG_LEVEL": "WARNING",
         }
         server = subprocess.Popen(
-            [sys.executable, "-m", "gql.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "provisync.cli", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -23,8 +23,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gql.app import create_app  # noqa: E402
-from gql.settings import Settings  # noqa: E402
+from provisync.api.app import create_app  # noqa: E402
+from provisync.settings import Settings  # noqa: E402
 from tests.security.hostile_documents import doubling_fragments  # noqa: E402
 from tests.security.support import SecureServer  # noqa: E402
 from tests.support.servers import serve_asgi  # noqa: E402

@@ -70,8 +70,8 @@ def wrk(url: str, query: str, seconds: int, connections: int, token: str | None 
 
 async def _token(database_url: str) -> str:
     """A viewer token in the benchmark's database (the store is migrated first)."""
-    from gql.security.tokens import create_token
-    from gql.store.db import Database, upgrade_async
+    from provisync.security.tokens import create_token
+    from provisync.store.db import Database, upgrade_async
 
     await upgrade_async(database_url)
     db = Database(database_url)
@@ -105,7 +105,7 @@ def main() -> None:
                 "-m",
                 "uvicorn",
                 "--factory",
-                "gql.app:create_app",
+                "provisync.api.app:create_app",
                 "--host",
                 "127.0.0.1",
                 "--port",

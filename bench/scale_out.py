@@ -99,7 +99,7 @@ def one_round(users: int, workers: int, chunk_size: int, delay: float) -> dict[s
     processes: list[subprocess.Popen[bytes]] = []
     try:
         subprocess.run(
-            [sys.executable, "-m", "gql.cli", "db", "upgrade"],
+            [sys.executable, "-m", "provisync.cli", "db", "upgrade"],
             env=env,
             cwd=ROOT,
             check=True,
@@ -139,7 +139,7 @@ def one_round(users: int, workers: int, chunk_size: int, delay: float) -> dict[s
                 "-m",
                 "uvicorn",
                 "--factory",
-                "gql.app:create_app",
+                "provisync.api.app:create_app",
                 "--port",
                 str(api_port),
                 "--log-level",
@@ -179,7 +179,7 @@ def one_round(users: int, workers: int, chunk_size: int, delay: float) -> dict[s
         )["createRule"]["id"]
         pool = [
             subprocess.Popen(
-                [sys.executable, "-m", "gql.cli", "worker"],
+                [sys.executable, "-m", "provisync.cli", "worker"],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,

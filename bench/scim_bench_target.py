@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs
 
-from gql.demo.scim_target import build_scim_target_app
+from provisync.demo.scim_target import build_scim_target_app
 
 
 def kind_of(scope: dict[str, Any]) -> str:

@@ -25,7 +25,9 @@ import httpx2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connectors import (  # noqa: E402
+from provisync_scim.connector import ScimConnector  # noqa: E402
+from provisync_scim.settings import ScimSettings  # noqa: E402
+from provisync_sdk import (  # noqa: E402
     ConnectorContext,
     DesiredGroup,
     DesiredUser,
@@ -33,8 +35,6 @@ from connectors import (  # noqa: E402
     MemberRef,
     ReconcileRequest,
 )
-from connectors.scim.connector import ScimConnector  # noqa: E402
-from connectors.scim.settings import ScimSettings  # noqa: E402
 
 BATCH = 500
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -55,7 +55,7 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
             "-m",
             "uvicorn",
             "--factory",
-            "gql.demo.scim_target:build_scim_target_app",
+            "provisync.demo.scim_target:build_scim_target_app",
             "--host",
             "127.0.0.1",
             "--port",
@@ -154,7 +154,7 @@ async def list_floor(base_url: str) -> tuple[float, int]:
 
 async def one_at_a_time(base_url: str, users: list[DesiredUser]) -> tuple[float, int]:
     """The naive first sync: per user, a filter GET then a POST, one request at a time."""
-    from connectors.scim.mapping import user_payload
+    from provisync_scim.mapping import user_payload
 
     started = time.perf_counter()
     sent = 0

@@ -10,7 +10,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gql.store.db import upgrade
+from provisync.store.db import upgrade
 
 STATES = (
     "SUCCESS",

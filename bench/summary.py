@@ -23,10 +23,10 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.seed import seed
-from gql.context import Context
-from gql.schema import build_schema
-from gql.services import Services
-from gql.settings import Settings
+from provisync.api.context import Context
+from provisync.api.schema import build_schema
+from provisync.services import Services
+from provisync.settings import Settings
 
 SUMMARY = (
     "summary { lastSync users { impacted success unsynced partialSynced failed writeBackFailures }"

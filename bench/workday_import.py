@@ -24,10 +24,10 @@ import time
 import httpx2
 from pydantic import SecretStr
 
-from connectors import ConnectorContext, ConnectorRegistry, EntityKind
-from connectors.workday.reader import get_workers_request, parse_page
-from connectors.workday.settings import WorkdaySettings
-from connectors.workday.soap import envelope
+from provisync_sdk import ConnectorContext, ConnectorRegistry, EntityKind
+from provisync_workday.reader import get_workers_request, parse_page
+from provisync_workday.settings import WorkdaySettings
+from provisync_workday.soap import envelope
 
 USER, PASSWORD = "isu_bench", "bench-secret"
 
@@ -43,7 +43,7 @@ def start_simulator(workers: int, port: int) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "connectors.workday.simulator",
+            "provisync_workday.simulator",
             "--port",
             str(port),
             "--workers",
@@ -116,11 +116,11 @@ async def engine_import(settings: WorkdaySettings, workers: int) -> float:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from gql.engine.engine import RunKind
-    from gql.services import Services
-    from gql.settings import Settings
-    from gql.store.db import upgrade_async
-    from gql.store.models import DirectoryUser, ProvisioningConnection, Rule, SyncRun
+    from provisync.engine.engine import RunKind
+    from provisync.services import Services
+    from provisync.settings import Settings
+    from provisync.store.db import upgrade_async
+    from provisync.store.models import DirectoryUser, ProvisioningConnection, Rule, SyncRun
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/import.db"

@@ -20,7 +20,7 @@ def provisync(*args: str, token: str | None) -> subprocess.CompletedProcess[str]
     if token:
         env["PROVISYNC_TOKEN"] = token
     return subprocess.run(
-        [sys.executable, "-m", "gql.cli", *args],
+        [sys.executable, "-m", "provisync.cli", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -57,7 +57,7 @@ def provisync(api_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PROVISYNC_URL": api_url}
     env.pop("PROVISYNC_TOKEN", None)
     return subprocess.run(
-        [sys.executable, "-m", "gql.cli", *args],
+        [sys.executable, "-m", "provisync.cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -138,7 +138,7 @@ def test_rules_json_into_a_closed_pipe_ends_quietly(seeded: Seeded) -> None:
     env = {**os.environ, "PROVISYNC_URL": seeded.api.base_url}
     env.pop("PROVISYNC_TOKEN", None)
     done = subprocess.run(
-        f"{sys.executable} -m gql.cli rules --json | head -n 1",
+        f"{sys.executable} -m provisync.cli rules --json | head -n 1",
         shell=True,
         capture_output=True,
         text=True,

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from connectors import ConnectorRegistry
-from connectors.testing import ConformanceTarget, ConnectorConformance
+from provisync_sdk import ConnectorRegistry
+from provisync_sdk.testing import ConformanceTarget, ConnectorConformance
 from tests.plugins.memory_connector import SOURCES, TARGETS
 
-pytest_plugins = ["pytester", "connectors.testing.conformance"]
+pytest_plugins = ["pytester", "provisync_sdk.testing.conformance"]
 
 REJECTED = "rejected-user"
 REJECTED_WRITE_BACK = "rejected-write-back"
@@ -80,10 +80,10 @@ class TestMemoryConnectorConformance(ConnectorConformance):
 
 INNER_CONFTEST = """
     import pytest
-    from connectors import ConnectorRegistry
-    from connectors.testing import ConformanceTarget
+    from provisync_sdk import ConnectorRegistry
+    from provisync_sdk.testing import ConformanceTarget
 
-    pytest_plugins = ["connectors.testing.conformance"]
+    pytest_plugins = ["provisync_sdk.testing.conformance"]
 
     @pytest.fixture(scope="session")
     def conformance_registry():
@@ -95,7 +95,7 @@ INNER_CONFTEST = """
 """
 
 INNER_TESTS = """
-    from connectors.testing import ConnectorConformance
+    from provisync_sdk.testing import ConnectorConformance
 
     class TestConformance(ConnectorConformance):
         pass
@@ -105,7 +105,7 @@ BROKEN_PLUGIN = """
     import asyncio
     import base64
     from pydantic import BaseModel, SecretStr
-    from connectors import (
+    from provisync_sdk import (
         Capability, ConnectionTestResult, Connector, ConnectorType, Direction, EntityKind,
         EntityOutcome, EntityState, hookimpl,
     )

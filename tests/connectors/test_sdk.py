@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import types
 
-from connectors import NAME, ConnectorRegistry, get_plugin_manager, hookimpl, hookspecs
+from provisync_sdk import NAME, ConnectorRegistry, get_plugin_manager, hookimpl, hookspecs
 from tests.plugins import memory_connector
 
 
@@ -52,7 +52,7 @@ def test_disabled_plugins_are_not_loaded() -> None:
 
 
 def test_a_reconcile_request_is_real_unless_it_says_it_is_a_preview() -> None:
-    from connectors import Capability, ReconcileRequest
+    from provisync_sdk import Capability, ReconcileRequest
 
     assert ReconcileRequest().dry_run is False
     assert ReconcileRequest(dry_run=True).dry_run is True

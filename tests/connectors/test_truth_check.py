@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from connectors import EntityKind, EntityState
-from connectors.testing.truth import StoredEntity, TargetAccount, assert_truth, check_truth
+from provisync_sdk import EntityKind, EntityState
+from provisync_sdk.testing.truth import StoredEntity, TargetAccount, assert_truth, check_truth
 
 USER, GROUP = EntityKind.USER, EntityKind.GROUP
 OK, FAILED, UNSYNCED, PARTIAL = (

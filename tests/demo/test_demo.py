@@ -108,7 +108,7 @@ def test_demo_keeps_its_folder_when_asked() -> None:
 def test_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'used.db'}"
     upgraded = subprocess.run(
-        [sys.executable, "-m", "gql.cli", "db", "upgrade", "--database-url", url],
+        [sys.executable, "-m", "provisync.cli", "db", "upgrade", "--database-url", url],
         capture_output=True,
         text=True,
         env=clean_env(),
@@ -120,7 +120,7 @@ def test_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "gql.cli",
+            "provisync.cli",
             "demo",
             "--port",
             str(free_port()),
@@ -138,8 +138,8 @@ def test_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
 
 
 def test_demo_accepts_an_empty_database(tmp_path: Path) -> None:
-    from gql.demo.app import DemoDatabaseNotEmpty, check_empty
-    from gql.store.db import upgrade
+    from provisync.demo.app import DemoDatabaseNotEmpty, check_empty
+    from provisync.store.db import upgrade
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
     check_empty(url)  # no file yet: empty
@@ -150,7 +150,7 @@ def test_demo_accepts_an_empty_database(tmp_path: Path) -> None:
 
 def test_demo_help_says_which_database_it_uses() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "gql.cli", "demo", "--help"],
+        [sys.executable, "-m", "provisync.cli", "demo", "--help"],
         capture_output=True,
         text=True,
         env=clean_env(),
@@ -166,8 +166,8 @@ def test_demo_help_says_which_database_it_uses() -> None:
 def test_readyz_waits_for_what_startup_holds(tmp_path: Path) -> None:
     from starlette.testclient import TestClient
 
-    from gql.app import Readiness, create_app
-    from gql.settings import Settings
+    from provisync.api.app import Readiness, create_app
+    from provisync.settings import Settings
 
     readiness = Readiness()
     readiness.hold("the demo data")

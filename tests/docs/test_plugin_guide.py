@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-import connectors
-from connectors import hookspecs
-from connectors.connector import Connector
-from connectors.testing import ConformanceTarget
+import provisync_sdk
+from provisync_sdk import hookspecs
+from provisync_sdk.connector import Connector
+from provisync_sdk.testing import ConformanceTarget
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
@@ -99,11 +99,11 @@ def test_every_connector_method_is_documented(name: str, function: Callable[...,
         assert f"`{parameter}`" in body, f"the section on {name} does not explain `{parameter}`"
 
 
-@pytest.mark.parametrize("name", sorted(connectors.__all__))
+@pytest.mark.parametrize("name", sorted(provisync_sdk.__all__))
 def test_every_public_sdk_name_is_documented(name: str) -> None:
     text = guide()
     assert mentions(text, name), f"the guide never mentions `{name}`"
-    obj = getattr(connectors, name)
+    obj = getattr(provisync_sdk, name)
     if dataclasses.is_dataclass(obj):
         for field in dataclasses.fields(obj):
             assert mentions(text, field.name), f"the guide never mentions `{name}.{field.name}`"
@@ -126,7 +126,7 @@ def test_the_guide_covers_installation_and_isolation() -> None:
         "PROVISYNC_DISABLE_PLUGINS",
         "PROVISYNC_EXTRA_PLUGINS",
         "pluginProblems",
-        'pytest_plugins = ["connectors.testing.conformance"]',
+        'pytest_plugins = ["provisync_sdk.testing.conformance"]',
         "conformance_target",
         "ConnectorConformance",
     ):

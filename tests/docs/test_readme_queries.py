@@ -7,7 +7,7 @@ from pathlib import Path
 
 from graphql import parse, validate
 
-from gql.schema import schema
+from provisync.api.schema import schema
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

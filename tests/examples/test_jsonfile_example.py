@@ -82,7 +82,7 @@ def server(installed: Path, tmp_path: Path) -> Iterator[Api]:
     port = free_port()
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "gql.app:create_app", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "--factory", "provisync.api.app:create_app", "--port", str(port)],
         cwd=ROOT,
         env=_env(installed, PROVISYNC_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/db.sqlite"),
         stdout=log,

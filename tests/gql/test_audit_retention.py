@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
-from gql.engine.retention import purge_audit_events
-from gql.store.db import Database, upgrade
-from gql.store.models import NotificationEvent, WebhookDelivery, WebhookSubscription, utcnow
+from provisync.engine.retention import purge_audit_events
+from provisync.store.db import Database, upgrade
+from provisync.store.models import NotificationEvent, WebhookDelivery, WebhookSubscription, utcnow
 from tests.support.api import running_api
 from tests.support.audit import seed_events, seeded_event
 

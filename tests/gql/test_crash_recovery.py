@@ -11,7 +11,7 @@ import time
 
 from cryptography.fernet import Fernet
 
-from gql.store.db import upgrade
+from provisync.store.db import upgrade
 from tests.support.api import Api
 from tests.support.processes import clean_env, provisync_process, wait_until
 from tests.support.scenario import create_connection, create_rule, create_user, full_resync

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlmodel import select
 
-from gql.store.models import Rule
+from provisync.store.models import Rule
 from tests.plugins.memory_connector import TARGETS
 from tests.support.inprocess import InProcess, in_process
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from gql.engine.bulk import insert_rows, select_in
-from gql.store.db import Database, upgrade_async
-from gql.store.models import (
+from provisync.engine.bulk import insert_rows, select_in
+from provisync.store.db import Database, upgrade_async
+from provisync.store.models import (
     AuditEvent,
     DirectoryUser,
     EntitySyncState,

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from gql.store.db import upgrade
+from provisync.store.db import upgrade
 from tests.plugins.memory_connector import TARGETS
 from tests.support.api import Api
 from tests.support.scenario import (

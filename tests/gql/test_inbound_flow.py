@@ -183,9 +183,9 @@ async def test_a_due_rule_is_polled_incrementally_from_its_watermark(database_ur
 
     import httpx
 
-    from gql.app import create_app
-    from gql.settings import Settings
-    from gql.store.models import utcnow
+    from provisync.api.app import create_app
+    from provisync.settings import Settings
+    from provisync.store.models import utcnow
 
     store = uuid.uuid4().hex
     SOURCES[store] = [worker("q1", "quinn")]

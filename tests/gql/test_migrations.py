@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import gql.store.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from gql.store.db import upgrade
+import provisync.store.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from provisync.store.db import upgrade
 
 
 def test_migrating_to_head_matches_the_models(database_url: str) -> None:

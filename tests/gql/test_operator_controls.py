@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.workday.simulator import SimulatedTenant, build_simulator_app
-from gql.demo.scim_target import build_scim_target_app
-from gql.store.models import utcnow
+from provisync.demo.scim_target import build_scim_target_app
+from provisync.store.models import utcnow
+from provisync_workday.simulator import SimulatedTenant, build_simulator_app
 from tests.gql.test_workday_rule import PASSWORD, USER, make_rule, users_by_name
 from tests.support.inprocess import InProcess, in_process
 from tests.support.servers import free_port, serve_asgi

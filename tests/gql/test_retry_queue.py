@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql.demo.scim_target import build_scim_target_app
+from provisync.demo.scim_target import build_scim_target_app
 from tests.gql.forwarding import Forwarder, forwarding
 from tests.support.api import Api, running_api
 from tests.support.scenario import (

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gql.schema import schema
+from provisync.api.schema import schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ def test_committed_schema_matches_the_code() -> None:
 
 def test_export_schema_command_prints_the_same() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "gql.cli", "export-schema"],
+        [sys.executable, "-m", "provisync.cli", "export-schema"],
         capture_output=True,
         text=True,
         check=True,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from gql.demo.scim_target import build_scim_target_app, seed_existing_account
+from provisync.demo.scim_target import build_scim_target_app, seed_existing_account
 from tests.support.api import Api
 from tests.support.scenario import (
     assert_invariants,

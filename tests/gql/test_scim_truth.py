@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql.demo.scim_target import build_scim_target_app
+from provisync.demo.scim_target import build_scim_target_app
 from tests.gql.test_operator_controls import (
     STATES,
     accounts,

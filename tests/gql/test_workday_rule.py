@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from connectors.workday.simulator import SimulatedTenant, build_simulator_app
-from gql.store.models import utcnow
+from provisync.store.models import utcnow
+from provisync_workday.simulator import SimulatedTenant, build_simulator_app
 from tests.support.inprocess import InProcess, in_process
 from tests.support.servers import serve_asgi
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from connectors.workday.simulator import SimulatedTenant, build_simulator_app
+from provisync_workday.simulator import SimulatedTenant, build_simulator_app
 from tests.gql.forwarding import Forwarder, forwarding
 from tests.gql.test_workday_rule import PASSWORD, USER, make_rule, users_by_name
 from tests.support.inprocess import InProcess, in_process

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from gql.app import create_app
-from gql.settings import Settings
+from provisync.api.app import create_app
+from provisync.settings import Settings
 from tests.support.api import Api
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gql.observability.logs import JsonFormatter, RunContextFilter, TextFormatter, bind_run
+from provisync.observability.logs import JsonFormatter, RunContextFilter, TextFormatter, bind_run
 from tests.support.api import Api
 from tests.support.scenario import create_connection, create_rule, create_user
 
@@ -102,7 +102,7 @@ def test_provisync_logs_json_lines_when_asked(tmp_path: Path) -> None:
     env = {**os.environ, "PROVISYNC_LOG_FORMAT": "json", "PROVISYNC_LOG_LEVEL": "DEBUG"}
     url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
     done = subprocess.run(
-        [sys.executable, "-m", "gql.cli", "db", "upgrade", "--database-url", url],
+        [sys.executable, "-m", "provisync.cli", "db", "upgrade", "--database-url", url],
         capture_output=True,
         text=True,
         env=env,
@@ -124,7 +124,7 @@ def test_db_and_token_commands_print_no_alembic_info_lines(tmp_path: Path) -> No
         ["token", "create", "--name", "quiet", "--role", "viewer", "--database-url", url],
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "gql.cli", *args],
+            [sys.executable, "-m", "provisync.cli", *args],
             capture_output=True,
             text=True,
             env=env,
@@ -139,7 +139,7 @@ def test_db_and_token_commands_print_no_alembic_info_lines(tmp_path: Path) -> No
 def test_outgoing_http_requests_are_debug_lines() -> None:
     import httpx
 
-    from gql.observability.logs import configure_logging
+    from provisync.observability.logs import configure_logging
     from tests.support.servers import free_port
 
     records: list[logging.LogRecord] = []

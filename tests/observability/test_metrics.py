@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gql.app import create_app
-from gql.settings import Settings
+from provisync.api.app import create_app
+from provisync.settings import Settings
 from tests.support.api import Api, running_api
 from tests.support.scenario import create_connection, create_rule, create_user, rule_view
 

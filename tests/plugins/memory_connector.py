@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, SecretStr
 
-from connectors import (
+from provisync_sdk import (
     Action,
     AttributeDifference,
     Capability,

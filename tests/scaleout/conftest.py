@@ -23,7 +23,7 @@ import httpx
 import psycopg
 import pytest
 
-from gql.demo.scim_target import build_scim_target_app
+from provisync.demo.scim_target import build_scim_target_app
 from tests.support.processes import clean_env
 from tests.support.servers import serve_asgi
 
@@ -49,7 +49,7 @@ def pg_url() -> Iterator[str]:
     url = f"{SERVER.rsplit('/', 1)[0]}/{name}"
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "gql.cli", "db", "upgrade", "--database-url", url],
+            [sys.executable, "-m", "provisync.cli", "db", "upgrade", "--database-url", url],
             env=clean_env(),
             capture_output=True,
             text=True,
@@ -121,7 +121,7 @@ class Workers:
         env = clean_env(PROVISYNC_DATABASE_URL=self.database_url, **{**WORKER_SETTINGS, **settings})
         log = (self.logs / f"worker{index}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "gql.cli", "worker", "--concurrency", str(concurrency)],
+            [sys.executable, "-m", "provisync.cli", "worker", "--concurrency", str(concurrency)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -7,7 +7,7 @@ import time
 import psycopg
 from cryptography.fernet import Fernet
 
-from connectors.workday.simulator import SimulatedTenant, build_simulator_app
+from provisync_workday.simulator import SimulatedTenant, build_simulator_app
 from tests.scaleout.conftest import Workers
 from tests.scaleout.test_queue import sql
 from tests.support.api import running_api

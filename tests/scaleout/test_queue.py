@@ -102,7 +102,7 @@ def test_two_api_processes_resyncing_at_once_start_one_run(
     port = free_port()
     env = clean_env(PROVISYNC_DATABASE_URL=pg_url, PROVISYNC_EXECUTION="queue")
     other = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "gql.app:create_app", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "--factory", "provisync.api.app:create_app", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 from cryptography.fernet import Fernet
 
-from gql.app import create_app
-from gql.security.tokens import create_token
-from gql.settings import Settings
-from gql.store.db import Database
+from provisync.api.app import create_app
+from provisync.security.tokens import create_token
+from provisync.settings import Settings
+from provisync.store.db import Database
 from tests.support.api import Api
 from tests.support.servers import serve_asgi
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from gql import cli
-from gql.security.tokens import add_token_commands
+from provisync import cli
+from provisync.security.tokens import add_token_commands
 from tests.security.support import SecureServer, make_settings, secure_server
 from tests.support.processes import clean_env, provisync_process, wait_until
 from tests.support.servers import free_port
@@ -154,7 +154,7 @@ def test_without_auth_required_callers_are_anonymous_admins_but_bad_tokens_fail(
 
 
 def test_serve_defaults() -> None:
-    from gql.security.config import auth_default_for_host, auth_notice, is_loopback
+    from provisync.security.config import auth_default_for_host, auth_notice, is_loopback
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
@@ -184,7 +184,7 @@ def test_serve_on_a_non_loopback_address_requires_a_token(tmp_path: Path) -> Non
         PROVISYNC_SECRET_KEY=Fernet.generate_key().decode(),
     )
     made = subprocess.run(
-        [sys.executable, "-m", "gql.cli", "token", "create", "--role", "viewer", "--name", "s"],
+        [sys.executable, "-m", "provisync.cli", "token", "create", "--role", "viewer", "--name", "s"],
         env=env,
         capture_output=True,
         text=True,
@@ -221,7 +221,7 @@ def test_serve_on_loopback_requires_a_token_and_logs_no_query_string_token(
         PROVISYNC_SECRET_KEY=Fernet.generate_key().decode(),
     )
     made = subprocess.run(
-        [sys.executable, "-m", "gql.cli", "token", "create", "--role", "admin", "--name", "q"],
+        [sys.executable, "-m", "provisync.cli", "token", "create", "--role", "admin", "--name", "q"],
         env=env,
         capture_output=True,
         text=True,

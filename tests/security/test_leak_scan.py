@@ -16,9 +16,9 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from connectors.redaction import secret_forms
-from gql.demo.scim_target import build_scim_target_app
-from gql.observability.logs import make_handler
+from provisync.demo.scim_target import build_scim_target_app
+from provisync.observability.logs import make_handler
+from provisync_sdk.redaction import secret_forms
 from tests.security.support import SecureServer, secure_server
 from tests.support.servers import serve_asgi
 

@@ -24,8 +24,8 @@ from graphql import (
     get_named_type,
 )
 
-from gql.schema import schema
-from gql.security.roles import Principal, Role
+from provisync.api.schema import schema
+from provisync.security.roles import Principal, Role
 from tests.security.support import ROLES, SecureServer, gid
 
 REQUIRED: dict[str, str] = {
@@ -268,8 +268,8 @@ def test_each_role_may_follow_a_run(server: SecureServer, role: str) -> None:
 
 def test_subscription_checks_the_role_before_looking_up(module_database_url: str) -> None:
     """A caller without a role (no transport lets one through) is refused before any lookup."""
-    from gql.context import Context
-    from gql.services import Services
+    from provisync.api.context import Context
+    from provisync.services import Services
     from tests.security.support import make_settings
 
     async def run() -> Any:

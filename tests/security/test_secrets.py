@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from gql.engine.context import open_connector
-from gql.security.crypto import PREFIX, decrypt_secrets
-from gql.services import Services
-from gql.store.models import ProvisioningConnection
+from provisync.engine.context import open_connector
+from provisync.security.crypto import PREFIX, decrypt_secrets
+from provisync.services import Services
+from provisync.store.models import ProvisioningConnection
 from tests.plugins import memory_connector
 from tests.security.support import SecureServer, make_settings, secure_server
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import websockets
 
-from gql.security.tokens import revoke_token
-from gql.store.db import Database
+from provisync.security.tokens import revoke_token
+from provisync.store.db import Database
 from tests.security.support import SecureServer, _run
 from tests.security.test_oidc import jwks_url, make_jwt, oidc_server  # noqa: F401  (fixtures)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from gql.app import create_app
-from gql.settings import Settings
+from provisync.api.app import create_app
+from provisync.settings import Settings
 from tests.support.servers import serve_asgi
 
 RUN_FIELDS = "id status kind error progress { processed total } outcomes { outcome count }"

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from gql.store.db import Database
-from gql.store.models import AuditEvent, table_of
+from provisync.store.db import Database
+from provisync.store.models import AuditEvent, table_of
 
 BASE = datetime(2025, 1, 1, tzinfo=UTC)
 """Seeded event ``i`` happened ``i`` minutes after this."""

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from gql.app import create_app
-from gql.services import Services
-from gql.settings import Settings
+from provisync.api.app import create_app
+from provisync.services import Services
+from provisync.settings import Settings
 
 
 @dataclass

@@ -20,9 +20,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def provisync_process(args: list[str], env: Mapping[str, str]) -> Iterator[subprocess.Popen[str]]:
-    """``python -m gql.cli ARGS`` with its output captured; terminated on exit."""
+    """``python -m provisync.cli ARGS`` with its output captured; terminated on exit."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "gql.cli", *args],
+        [sys.executable, "-m", "provisync.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

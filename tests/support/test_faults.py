@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from gql.demo.scim_target import build_scim_target_app
+from provisync.demo.scim_target import build_scim_target_app
 from tests.support.faults import FaultProxy, FaultRule, fault_proxy
 from tests.support.servers import serve_asgi
 

@@ -3,7 +3,7 @@
 :func:`stored_entities` reads a rule's entity states and the directory's desired values (users
 with every managed attribute, groups with their in-scope members) from the API;
 :class:`ScimReader` reads a SCIM target directly (never through the proxy under test);
-:func:`assert_rule_truth` runs :func:`connectors.testing.truth.check_truth` and fails with
+:func:`assert_rule_truth` runs :func:`provisync_sdk.testing.truth.check_truth` and fails with
 the list of disagreements.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
-from connectors import EntityKind, EntityState
-from connectors.scim.mapping import MANAGED, member_ids, read
-from connectors.testing.truth import (
+from provisync_scim.mapping import MANAGED, member_ids, read
+from provisync_sdk import EntityKind, EntityState
+from provisync_sdk.testing.truth import (
     StoredEntity,
     TargetAccount,
     TruthReport,

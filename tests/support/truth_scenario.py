@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from gql.demo.scim_target import build_scim_target_app
+from provisync.demo.scim_target import build_scim_target_app
 from tests.support.api import Api
 from tests.support.faults import FaultProxy, fault_proxy
 from tests.support.scenario import create_connection, create_rule, full_resync

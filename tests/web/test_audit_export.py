@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql.store.models import utcnow
+from provisync.store.models import utcnow
 from tests.security.support import SecureServer, gid, secure_server
 from tests.support.audit import BASE, seed_events, seeded_event
 from tests.support.scenario import create_connection, create_rule

@@ -10,7 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from connectors import (
+from provisync_jsonfile import store
+from provisync_jsonfile.store import Document
+from provisync_sdk import (
     Action,
     ConnectionTestResult,
     Connector,
@@ -28,8 +30,6 @@ from connectors import (
     RunFailure,
     UserRecord,
 )
-from provisync_jsonfile import store
-from provisync_jsonfile.store import Document
 
 # The file's own validation rule: what a real system would answer with a 400.
 _USER_NAME = re.compile(r"^[A-Za-z0-9._@+-]{1,64}$")

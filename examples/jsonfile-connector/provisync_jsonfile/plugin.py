@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from connectors import (
+from provisync_jsonfile.connector import JsonFileConnector, JsonFileSettings
+from provisync_sdk import (
     Capability,
     Connector,
     ConnectorContext,
@@ -15,7 +16,6 @@ from connectors import (
     Direction,
     hookimpl,
 )
-from provisync_jsonfile.connector import JsonFileConnector, JsonFileSettings
 
 JSONFILE = ConnectorType(
     name="jsonfile",

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from connectors import RunFailure, TargetUnreachable
+from provisync_sdk import RunFailure, TargetUnreachable
 
 T = TypeVar("T")
 Document = dict[str, Any]

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from provisync_jsonfile import store
 
-from connectors.testing import ConformanceTarget
+from provisync_sdk.testing import ConformanceTarget
 
-pytest_plugins = ["connectors.testing.conformance"]
+pytest_plugins = ["provisync_sdk.testing.conformance"]
 
 
 def _users(path: Path) -> list[dict[str, Any]]:

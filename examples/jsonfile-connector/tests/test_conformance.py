@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.testing import ConnectorConformance
+from provisync_sdk.testing import ConnectorConformance
 
 
 class TestJsonFileConformance(ConnectorConformance):

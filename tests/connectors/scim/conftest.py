@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from connectors import (
+from provisync.demo.scim_target import build_scim_target_app
+from provisync_sdk import (
     Connector,
     ConnectorContext,
     ConnectorRegistry,
@@ -18,7 +19,6 @@ from connectors import (
     EntityState,
     ReconcileRequest,
 )
-from gql.demo.scim_target import build_scim_target_app
 from tests.connectors.scim.target import Control, ControlledTarget
 from tests.support.servers import serve_asgi
 

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gql.demo.scim_target import ASGIApp, Message, Receive, Scope, Send, send_scim_error
+from provisync.demo.scim_target import ASGIApp, Message, Receive, Scope, Send, send_scim_error
 from tests.support.servers import free_port
 
 

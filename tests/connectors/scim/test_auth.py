@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors import AuthenticationFailed, DesiredUser, EntityState, ReconcileRequest
+from provisync_sdk import AuthenticationFailed, DesiredUser, EntityState, ReconcileRequest
 from tests.connectors.scim.conftest import MakeConnector, reconcile, unique
 from tests.connectors.scim.target import Control
 

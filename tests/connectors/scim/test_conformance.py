@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.testing import ConformanceTarget, OutboundConformance
+from provisync_sdk.testing import ConformanceTarget, OutboundConformance
 from tests.connectors.scim.conftest import REJECTED
 from tests.connectors.scim.target import Control
 from tests.support.servers import free_port
 from tests.support.truth import ScimReader
 
-pytest_plugins = ["connectors.testing.conformance"]
+pytest_plugins = ["provisync_sdk.testing.conformance"]
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from connectors import (
+from provisync.demo.scim_target import build_scim_target_app
+from provisync_sdk import (
     Connector,
     ConnectorContext,
     ConnectorRegistry,
@@ -26,7 +27,6 @@ from connectors import (
     ReconcileRequest,
     RunFailure,
 )
-from gql.demo.scim_target import build_scim_target_app
 from tests.connectors.scim.conftest import reconcile, unique
 from tests.support.faults import FaultProxy, FaultRule, fault_proxy
 from tests.support.servers import serve_asgi

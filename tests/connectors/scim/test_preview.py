@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors import (
+from provisync_sdk import (
     Action,
     DeprovisionAction,
     DesiredGroup,

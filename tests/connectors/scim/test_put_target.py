@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx2
 
-from connectors import (
+from provisync_sdk import (
     Action,
     DeprovisionAction,
     DesiredGroup,

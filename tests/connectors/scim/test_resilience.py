@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from connectors import DesiredUser, EntityState, ReconcileRequest, TargetUnreachable
-from gql.demo.scim_target import build_scim_target_app
+from provisync.demo.scim_target import build_scim_target_app
+from provisync_sdk import DesiredUser, EntityState, ReconcileRequest, TargetUnreachable
 from tests.connectors.scim.conftest import MakeConnector, reconcile, unique
 from tests.connectors.scim.target import Control, ControlledTarget, Fault, stoppable_server
 from tests.support.servers import free_port
@@ -67,7 +67,7 @@ async def test_persistent_timeouts_fail_the_run(
 
 
 async def test_unreachable_base_url() -> None:
-    from connectors import ConnectorContext, ConnectorRegistry
+    from provisync_sdk import ConnectorContext, ConnectorRegistry
 
     registry = ConnectorRegistry.discover()
     model = registry.validate_settings(
@@ -84,7 +84,7 @@ async def test_unreachable_base_url() -> None:
 
 
 async def test_target_goes_away_mid_run() -> None:
-    from connectors import ConnectorContext, ConnectorRegistry
+    from provisync_sdk import ConnectorContext, ConnectorRegistry
 
     control = Control()
     app = ControlledTarget(build_scim_target_app(), control)

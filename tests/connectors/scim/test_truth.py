@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from connectors import (
+from provisync_sdk import (
     Action,
     DesiredGroup,
     DesiredUser,

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx2
 
-from connectors import (
+from provisync_sdk import (
     Action,
     DeprovisionAction,
     DesiredUser,
@@ -232,7 +232,7 @@ async def test_connection_reports_features(make_connector: MakeConnector) -> Non
 async def test_bulk_creates_report_each_user_and_the_rejected_one_fails_alone(
     make_connector: MakeConnector,
 ) -> None:
-    from gql.demo.scim_target import build_scim_target_app
+    from provisync.demo.scim_target import build_scim_target_app
     from tests.support.servers import serve_asgi
 
     app = build_scim_target_app(reject_user_names={"reserved.name"})

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from connectors import ConnectorContext, ConnectorRegistry, EntityKind, ReadPage
-from connectors.workday.connector import WorkdayConnector
-from connectors.workday.simulator import SimulatedTenant, build_simulator_app
+from provisync_sdk import ConnectorContext, ConnectorRegistry, EntityKind, ReadPage
+from provisync_workday.connector import WorkdayConnector
+from provisync_workday.simulator import SimulatedTenant, build_simulator_app
 from tests.support.servers import serve_asgi
 
 USER, PASSWORD = "isu_provisync", "s3cret-pass"

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from connectors.testing import ConformanceTarget, InboundConformance
-from connectors.workday.simulator import SimulatedTenant
+from provisync_sdk.testing import ConformanceTarget, InboundConformance
+from provisync_workday.simulator import SimulatedTenant
 from tests.connectors.workday.conftest import PASSWORD, USER
 
-pytest_plugins = ["connectors.testing.conformance"]
+pytest_plugins = ["provisync_sdk.testing.conformance"]
 REJECTED = "pending.process"  # a worker with a business process in progress
 
 

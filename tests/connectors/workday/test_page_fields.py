@@ -7,15 +7,15 @@ from datetime import date
 import pytest
 from lxml import etree
 
-from connectors.workday.page_fields import page_fields
-from connectors.workday.workers import (
+from provisync_workday.page_fields import page_fields
+from provisync_workday.workers import (
     MalformedWorker,
     PrimaryContact,
     fields_of,
     record_of,
     worker_to_record,
 )
-from connectors.workday.xmlns import BSVC
+from provisync_workday.xmlns import BSVC
 
 _WD = f'xmlns:wd="{BSVC}"'
 

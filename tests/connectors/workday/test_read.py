@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from connectors import (
+from provisync_sdk import (
     AuthenticationFailed,
     EntityState,
     TargetUnreachable,
     UnsupportedOperation,
     UserRecord,
 )
-from connectors.types import EntityKind
-from connectors.workday.simulator import SimulatedTenant
+from provisync_sdk.types import EntityKind
+from provisync_workday.simulator import SimulatedTenant
 from tests.connectors.workday.conftest import MakeConnector, days, read_all
 
 

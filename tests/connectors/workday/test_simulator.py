@@ -8,11 +8,11 @@ import httpx2
 from lxml import etree
 from pydantic import SecretStr
 
-from connectors.workday.reader import Criteria, get_workers_request, parse_page
-from connectors.workday.settings import WorkdaySettings
-from connectors.workday.simulator import SimulatedTenant
-from connectors.workday.soap import envelope, request_element, sub
-from connectors.workday.xmlns import BSVC
+from provisync_workday.reader import Criteria, get_workers_request, parse_page
+from provisync_workday.settings import WorkdaySettings
+from provisync_workday.simulator import SimulatedTenant
+from provisync_workday.soap import envelope, request_element, sub
+from provisync_workday.xmlns import BSVC
 from tests.connectors.workday.conftest import PASSWORD, USER, days
 
 NS = {"wd": BSVC}

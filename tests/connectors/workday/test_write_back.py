@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from connectors import WriteBackRequest
-from connectors.workday.connector import split_phone
-from connectors.workday.simulator import Email, SimulatedTenant, WorkerData
+from provisync_sdk import WriteBackRequest
+from provisync_workday.connector import split_phone
+from provisync_workday.simulator import Email, SimulatedTenant, WorkerData
 from tests.connectors.workday.conftest import MakeConnector, read_all
 
 

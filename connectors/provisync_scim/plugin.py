@@ -1,0 +1,48 @@
+"""The plugin module named by the ``scim`` entry point of the ``provisync`` group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from provisync_scim.connector import ScimConnector
+from provisync_scim.settings import ScimSettings
+from provisync_sdk import (
+    Capability,
+    Connector,
+    ConnectorContext,
+    ConnectorType,
+    Direction,
+    hookimpl,
+)
+
+SCIM_TYPE = ConnectorType(
+    name="scim",
+    title="SCIM 2.0",
+    directions=frozenset({Direction.OUTBOUND}),
+    capabilities=frozenset({Capability.USERS, Capability.GROUPS, Capability.PREVIEW}),
+    settings_model=ScimSettings,
+    description=(
+        "Provisions directory users and groups to any SCIM 2.0 service provider "
+        "(RFC 7643, RFC 7644): PATCH or PUT, filters or paged listing, as the target supports."
+    ),
+)
+
+
+@hookimpl
+def provisync_connector_types() -> Sequence[ConnectorType]:
+    """The SCIM 2.0 connector type."""
+    return [SCIM_TYPE]
+
+
+@hookimpl
+def provisync_create_connector(
+    connector_type: ConnectorType, settings: BaseModel, context: ConnectorContext
+) -> Connector[BaseModel] | None:
+    """A :class:`ScimConnector` for a ``scim`` connection; ``None`` for any other type."""
+    if connector_type.name != SCIM_TYPE.name:
+        return None
+    if not isinstance(settings, ScimSettings):
+        settings = ScimSettings.model_validate(settings.model_dump())
+    return ScimConnector(settings, context)  # type: ignore[return-value]
