@@ -24,7 +24,8 @@ import time
 import httpx2
 from pydantic import SecretStr
 
-from provisync_sdk import ConnectorContext, ConnectorRegistry, EntityKind
+from provisync_sdk import ConnectorContext, EntityKind
+from provisync_sdk.manager import ConnectorRegistry
 from provisync_workday.reader import get_workers_request, parse_page
 from provisync_workday.settings import WorkdaySettings
 from provisync_workday.soap import envelope

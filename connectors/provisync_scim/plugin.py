@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel
-
 from provisync_scim.connector import ScimConnector
 from provisync_scim.settings import ScimSettings
 from provisync_sdk import (
     Capability,
-    Connector,
-    ConnectorContext,
     ConnectorType,
     Direction,
     hookimpl,
@@ -23,6 +19,7 @@ SCIM_TYPE = ConnectorType(
     directions=frozenset({Direction.OUTBOUND}),
     capabilities=frozenset({Capability.USERS, Capability.GROUPS, Capability.PREVIEW}),
     settings_model=ScimSettings,
+    connector_class=ScimConnector,
     description=(
         "Provisions directory users and groups to any SCIM 2.0 service provider "
         "(RFC 7643, RFC 7644): PATCH or PUT, filters or paged listing, as the target supports."
@@ -34,15 +31,3 @@ SCIM_TYPE = ConnectorType(
 def provisync_connector_types() -> Sequence[ConnectorType]:
     """The SCIM 2.0 connector type."""
     return [SCIM_TYPE]
-
-
-@hookimpl
-def provisync_create_connector(
-    connector_type: ConnectorType, settings: BaseModel, context: ConnectorContext
-) -> Connector[BaseModel] | None:
-    """A :class:`ScimConnector` for a ``scim`` connection; ``None`` for any other type."""
-    if connector_type.name != SCIM_TYPE.name:
-        return None
-    if not isinstance(settings, ScimSettings):
-        settings = ScimSettings.model_validate(settings.model_dump())
-    return ScimConnector(settings, context)  # type: ignore[return-value]

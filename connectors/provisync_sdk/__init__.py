@@ -17,7 +17,6 @@ from provisync_sdk.errors import (
     TargetUnreachable,
     UnsupportedOperation,
 )
-from provisync_sdk.manager import ConnectorRegistry, RegisteredType, get_plugin_manager
 from provisync_sdk.markers import NAME, hookimpl, hookspec
 from provisync_sdk.types import (
     USER_ATTRIBUTES,
@@ -55,7 +54,6 @@ __all__ = [
     "Connector",
     "ConnectorContext",
     "ConnectorError",
-    "ConnectorRegistry",
     "ConnectorType",
     "DeprovisionAction",
     "DesiredGroup",
@@ -68,7 +66,6 @@ __all__ = [
     "MemberRef",
     "ReadPage",
     "ReconcileRequest",
-    "RegisteredType",
     "Removal",
     "RunFailure",
     "TargetUnreachable",
@@ -76,7 +73,6 @@ __all__ = [
     "UserRecord",
     "WriteBackOutcome",
     "WriteBackRequest",
-    "get_plugin_manager",
     "hookimpl",
     "hookspec",
 ]

@@ -3,12 +3,17 @@
 Built-in plugins are found exactly like third-party ones, through the ``provisync``
 entry-point group. A plugin that fails to import or to declare its types is reported in
 :attr:`ConnectorRegistry.problems` and skipped; it never stops the host.
+
+Every hook is called through ``pm.hook`` (so ``firstresult``, wrappers and pluggy's call
+tracing work); ``PROVISYNC_TRACE_PLUGINS=1`` logs each hook call, its plugins and its result
+on the ``provisync.plugins`` logger. This module is the host's: plugins never import it.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -19,10 +24,43 @@ from pydantic import BaseModel
 
 from provisync_sdk import hookspecs
 from provisync_sdk.connector import Connector
-from provisync_sdk.markers import NAME
+from provisync_sdk.markers import NAME, hookimpl
 from provisync_sdk.types import ConnectorContext, ConnectorType
 
 log = logging.getLogger(__name__)
+trace_log = logging.getLogger("provisync.plugins")
+TRACE_ENV = "PROVISYNC_TRACE_PLUGINS"
+DEFAULT_FACTORY = "provisync-connector-class"
+"""The host's own plugin: creates a connector from its type's ``connector_class``."""
+
+
+class _ConnectorClassFactory:
+    """Runs after every plugin's own ``provisync_create_connector``: a type that carries its
+    connector class needs no hook of its plugin's."""
+
+    @hookimpl(trylast=True)
+    def provisync_create_connector(
+        self, connector_type: ConnectorType, settings: BaseModel, context: ConnectorContext
+    ) -> Connector[Any] | None:
+        cls = connector_type.connector_class
+        return cls(settings, context) if cls is not None else None
+
+
+def _trace(pm: pluggy.PluginManager) -> None:
+    """Log every hook call (pluggy's monitoring), as ``PROVISYNC_TRACE_PLUGINS=1`` asks."""
+
+    def before(hook_name: str, impls: Any, kwargs: Mapping[str, Any]) -> None:
+        plugins = ", ".join(impl.plugin_name for impl in impls)
+        trace_log.info("hook %s(%s) -> plugins [%s]", hook_name, ", ".join(kwargs), plugins)
+
+    def after(outcome: Any, hook_name: str, impls: Any, kwargs: Mapping[str, Any]) -> None:
+        error = outcome.exception
+        if error is not None:
+            trace_log.info("hook %s raised %s", hook_name, type(error).__name__)
+        else:
+            trace_log.info("hook %s returned %r", hook_name, outcome.get_result())
+
+    pm.add_hookcall_monitoring(before, after)
 
 
 def get_plugin_manager(
@@ -40,6 +78,9 @@ def get_plugin_manager(
     """
     pm = pluggy.PluginManager(NAME)
     pm.add_hookspecs(hookspecs)
+    pm.register(_ConnectorClassFactory(), name=DEFAULT_FACTORY)
+    if os.environ.get(TRACE_ENV, "").strip().lower() in ("1", "true", "yes"):
+        _trace(pm)
     blocked = set(disabled)
     problems: list[str] = []
     if load_entry_points:
@@ -89,9 +130,13 @@ class ConnectorRegistry:
         cls, pm: pluggy.PluginManager, problems: Iterable[str] = ()
     ) -> ConnectorRegistry:
         registry = cls(pm=pm, problems=list(problems))
+        plugins = [(pm.get_name(p), p) for p in pm.get_plugins()]
         for impl in pm.hook.provisync_connector_types.get_hookimpls():
+            # Through pluggy, one plugin at a time: a plugin that raises is named and skipped.
+            others = [p for name, p in plugins if name != impl.plugin_name]
+            caller = pm.subset_hook_caller("provisync_connector_types", remove_plugins=others)
             try:
-                declared: list[ConnectorType] = list(impl.function())  # type: ignore[call-overload]
+                declared = [t for result in caller() for t in result]
             except Exception as exc:
                 registry._problem(f"plugin {impl.plugin_name} failed to declare types: {exc!r}")
                 continue
@@ -139,18 +184,16 @@ class ConnectorRegistry:
         return registered.connector_type.settings_model.model_validate({**settings, **secrets})
 
     def create(self, name: str, settings: BaseModel, context: ConnectorContext) -> Connector[Any]:
-        """Create an instance through the owning plugin's ``provisync_create_connector``.
+        """Create an instance through ``pm.hook.provisync_create_connector`` (first result):
+        a plugin's own hook, else the type's ``connector_class``.
 
         :raises KeyError: the connector type is not installed.
-        :raises RuntimeError: the owning plugin returned no instance.
+        :raises RuntimeError: no plugin created an instance.
         """
         registered = self.types[name]
-        for impl in self.pm.hook.provisync_create_connector.get_hookimpls():
-            if impl.plugin_name != registered.plugin_name:
-                continue
-            instance = impl.function(
-                connector_type=registered.connector_type, settings=settings, context=context
-            )
-            if instance is not None:
-                return instance  # type: ignore[no-any-return,return-value]
-        raise RuntimeError(f"plugin {registered.plugin_name} created no connector for {name!r}")
+        instance = self.pm.hook.provisync_create_connector(
+            connector_type=registered.connector_type, settings=settings, context=context
+        )
+        if not isinstance(instance, Connector):
+            raise RuntimeError(f"plugin {registered.plugin_name} created no connector for {name!r}")
+        return instance

@@ -9,7 +9,7 @@ only between that vocabulary and its own system's schema.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -102,6 +102,10 @@ class ConnectorType:
     :param settings_model: pydantic model validating a connection's settings; fields typed
         :class:`pydantic.SecretStr` are secrets: stored apart and never shown again.
     :param description: one paragraph for consoles.
+    :param connector_class: the :class:`~provisync_sdk.connector.Connector` subclass the host
+        creates for a connection of this type, as ``connector_class(settings, context)`` with
+        settings already validated by ``settings_model``. A plugin that sets it needs no
+        ``provisync_create_connector`` hook; one that leaves it ``None`` must implement that hook.
     """
 
     name: str
@@ -110,6 +114,7 @@ class ConnectorType:
     capabilities: frozenset[Capability]
     settings_model: type[BaseModel]
     description: str = ""
+    connector_class: type[Connector[Any]] | None = None
 
     @property
     def secret_fields(self) -> tuple[str, ...]:
@@ -321,6 +326,3 @@ class ConnectionTestResult:
     ok: bool
     message: str
     details: Mapping[str, str] = field(default_factory=dict)
-
-
-ConnectorFactory = Callable[[BaseModel, ConnectorContext], "Connector"]

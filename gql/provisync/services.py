@@ -12,7 +12,7 @@ from provisync.notify.dispatcher import Notifier
 from provisync.settings import Settings
 from provisync.store.db import Database
 from provisync.store.models import SyncRun
-from provisync_sdk import ConnectorRegistry
+from provisync_sdk.manager import ConnectorRegistry
 
 if TYPE_CHECKING:
     from provisync.scaleout.jobs import JobQueue

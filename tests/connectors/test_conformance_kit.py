@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from provisync_sdk import ConnectorRegistry
+from provisync_sdk.manager import ConnectorRegistry
 from provisync_sdk.testing import ConformanceTarget, ConnectorConformance
 from tests.plugins.memory_connector import SOURCES, TARGETS
 
@@ -80,7 +80,7 @@ class TestMemoryConnectorConformance(ConnectorConformance):
 
 INNER_CONFTEST = """
     import pytest
-    from provisync_sdk import ConnectorRegistry
+    from provisync_sdk.manager import ConnectorRegistry
     from provisync_sdk.testing import ConformanceTarget
 
     pytest_plugins = ["provisync_sdk.testing.conformance"]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import types
 
-from provisync_sdk import NAME, ConnectorRegistry, get_plugin_manager, hookimpl, hookspecs
+import pytest
+
+from provisync_sdk import NAME, hookimpl, hookspecs
+from provisync_sdk.manager import ConnectorRegistry, get_plugin_manager
 from tests.plugins import memory_connector
 
 
@@ -57,3 +61,63 @@ def test_a_reconcile_request_is_real_unless_it_says_it_is_a_preview() -> None:
     assert ReconcileRequest().dry_run is False
     assert ReconcileRequest(dry_run=True).dry_run is True
     assert Capability("PREVIEW") is Capability.PREVIEW
+
+
+def test_a_type_that_carries_its_connector_class_needs_no_create_hook() -> None:
+    from provisync_scim import plugin as scim_plugin
+    from provisync_scim.connector import ScimConnector
+    from provisync_sdk import ConnectorContext
+
+    assert not hasattr(scim_plugin, "provisync_create_connector")
+    registry = ConnectorRegistry.discover(disabled=["workday"])
+    settings = registry.validate_settings("scim", {"base_url": "http://127.0.0.1:9/v2"}, {})
+    connector = registry.create(
+        "scim", settings, ConnectorContext(connection_id=1, connection_name="c")
+    )
+    assert isinstance(connector, ScimConnector)
+    assert connector.settings is settings
+
+
+def test_hooks_are_called_through_the_plugin_manager() -> None:
+    """A hook wrapper sees the host's calls: the host goes through ``pm.hook``, not around it."""
+    from provisync_sdk import ConnectorContext
+
+    seen: list[str] = []
+    spy = types.ModuleType("spy")
+
+    @hookimpl(wrapper=True)
+    def provisync_create_connector(connector_type, settings, context):  # type: ignore[no-untyped-def]
+        seen.append(connector_type.name)
+        return (yield)
+
+    @hookimpl(wrapper=True)
+    def provisync_connector_types():  # type: ignore[no-untyped-def]
+        seen.append("types")
+        return (yield)
+
+    spy.provisync_create_connector = provisync_create_connector  # type: ignore[attr-defined]
+    spy.provisync_connector_types = provisync_connector_types  # type: ignore[attr-defined]
+    pm, problems = get_plugin_manager(
+        load_entry_points=False, extra_plugins=[memory_connector, spy]
+    )
+    registry = ConnectorRegistry.from_manager(pm, problems)
+    assert registry.get("memory") is not None and "types" in seen
+    settings = registry.validate_settings("memory", {"store": "s"}, {})
+    registry.create("memory", settings, ConnectorContext(connection_id=1, connection_name="c"))
+    assert "memory" in seen
+
+
+def test_plugin_calls_are_traced_when_asked(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PROVISYNC_TRACE_PLUGINS", "1")
+    with caplog.at_level(logging.INFO, logger="provisync.plugins"):
+        ConnectorRegistry.discover(disabled=["workday"])
+    lines = [r.getMessage() for r in caplog.records if r.name == "provisync.plugins"]
+    assert any("hook provisync_connector_types" in line and "scim" in line for line in lines)
+    assert any("returned" in line and "scim" in line for line in lines), lines
+    monkeypatch.delenv("PROVISYNC_TRACE_PLUGINS")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="provisync.plugins"):
+        ConnectorRegistry.discover(disabled=["workday"])
+    assert not [r for r in caplog.records if r.name == "provisync.plugins"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from provisync_sdk import ConnectorRegistry
+from provisync_sdk.manager import ConnectorRegistry
 from provisync_sdk.testing.session import SCENARIO_ATTRIBUTE, Kit
 from provisync_sdk.testing.target import ConformanceTarget
 

@@ -20,7 +20,6 @@ from provisync_sdk import (
     Capability,
     Connector,
     ConnectorContext,
-    ConnectorRegistry,
     ConnectorType,
     DeprovisionAction,
     Direction,
@@ -34,6 +33,7 @@ from provisync_sdk import (
     WriteBackOutcome,
     WriteBackRequest,
 )
+from provisync_sdk.manager import ConnectorRegistry
 from provisync_sdk.redaction import Scrubber
 from provisync_sdk.testing.target import ConformanceTarget
 

@@ -511,6 +511,3 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -100,7 +100,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
 def add_audit_commands(
     sub: Any, client_args: Callable[[argparse.ArgumentParser], None], cli: ModuleType
 ) -> None:
-    """``provisync audit export``; ``cli`` is the running :mod:`provisync.cli` (its client, errors)."""
+    """``provisync audit export``; ``cli`` is the running :mod:`provisync.cli` (client, errors)."""
     audit = sub.add_parser("audit", help="the audit log of a running server")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     export = audit_sub.add_parser(

@@ -23,7 +23,6 @@ from provisync.store.db import Database
 from provisync.store.models import ProvisioningConnection, Rule, SyncRun
 from provisync_sdk import (
     Connector,
-    ConnectorRegistry,
     EntityKind,
     EntityOutcome,
     RunFailure,
@@ -31,6 +30,7 @@ from provisync_sdk import (
     WriteBackOutcome,
     WriteBackRequest,
 )
+from provisync_sdk.manager import ConnectorRegistry
 from provisync_sdk.redaction import Scrubber
 from provisync_sdk.types import ConnectorContext
 

@@ -46,13 +46,8 @@ from provisync.store.models import (
     SyncRun,
     utcnow,
 )
-from provisync_sdk import (
-    Capability,
-    Connector,
-    ConnectorRegistry,
-    Direction,
-    RunFailure,
-)
+from provisync_sdk import Capability, Connector, Direction, RunFailure
+from provisync_sdk.manager import ConnectorRegistry
 from provisync_sdk.redaction import Scrubber
 
 if TYPE_CHECKING:
@@ -75,7 +70,7 @@ class RunKind(StrEnum):
     ON_DEMAND = "ON_DEMAND"
     """One user or group provisioned now, at an operator's request."""
     RETRY = "RETRY"
-    """Entities whose push or write-back failed, tried again (see :mod:`provisync.engine.retries`)."""
+    """Entities whose push or write-back failed, tried again (:mod:`provisync.engine.retries`)."""
 
 
 Work = Callable[[RunContext], Awaitable[None]]

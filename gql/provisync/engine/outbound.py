@@ -263,7 +263,7 @@ def _pusher(scope: Predicate) -> Pusher:
 
 
 async def _split(ctx: RunContext, user_total: int) -> bool:
-    """Whether this resync is split into chunks across workers (see :mod:`provisync.scaleout.chunks`)."""
+    """Whether this resync is split into chunks for workers (:mod:`provisync.scaleout.chunks`)."""
     if ctx.preview or ctx.fan_out is None or ctx.chunk_size <= 0:
         return False
     if ctx.run.checkpoint.get("last_user_id"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 import procrastinate
@@ -113,6 +113,3 @@ class JobQueue:
 
     async def close(self) -> None:
         await self.app.close_async()
-
-
-Dispatch = Callable[[SyncRun, Mapping[int, Collection[str]], Collection[int]], Awaitable[bool]]

@@ -13,12 +13,12 @@ from provisync.demo.scim_target import build_scim_target_app
 from provisync_sdk import (
     Connector,
     ConnectorContext,
-    ConnectorRegistry,
     EntityKind,
     EntityOutcome,
     EntityState,
     ReconcileRequest,
 )
+from provisync_sdk.manager import ConnectorRegistry
 from tests.connectors.scim.target import Control, ControlledTarget
 from tests.support.servers import serve_asgi
 

@@ -19,7 +19,6 @@ from provisync.demo.scim_target import build_scim_target_app
 from provisync_sdk import (
     Connector,
     ConnectorContext,
-    ConnectorRegistry,
     DesiredGroup,
     DesiredUser,
     EntityState,
@@ -27,6 +26,7 @@ from provisync_sdk import (
     ReconcileRequest,
     RunFailure,
 )
+from provisync_sdk.manager import ConnectorRegistry
 from tests.connectors.scim.conftest import reconcile, unique
 from tests.support.faults import FaultProxy, FaultRule, fault_proxy
 from tests.support.servers import serve_asgi

@@ -67,7 +67,8 @@ async def test_persistent_timeouts_fail_the_run(
 
 
 async def test_unreachable_base_url() -> None:
-    from provisync_sdk import ConnectorContext, ConnectorRegistry
+    from provisync_sdk import ConnectorContext
+    from provisync_sdk.manager import ConnectorRegistry
 
     registry = ConnectorRegistry.discover()
     model = registry.validate_settings(
@@ -84,7 +85,8 @@ async def test_unreachable_base_url() -> None:
 
 
 async def test_target_goes_away_mid_run() -> None:
-    from provisync_sdk import ConnectorContext, ConnectorRegistry
+    from provisync_sdk import ConnectorContext
+    from provisync_sdk.manager import ConnectorRegistry
 
     control = Control()
     app = ControlledTarget(build_scim_target_app(), control)

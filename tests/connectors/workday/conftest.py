@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from provisync_sdk import ConnectorContext, ConnectorRegistry, EntityKind, ReadPage
+from provisync_sdk import ConnectorContext, EntityKind, ReadPage
+from provisync_sdk.manager import ConnectorRegistry
 from provisync_workday.connector import WorkdayConnector
 from provisync_workday.simulator import SimulatedTenant, build_simulator_app
 from tests.support.servers import serve_asgi

@@ -7,7 +7,7 @@ from strawberry.scalars import JSON
 
 from provisync.api.types.common import as_json
 from provisync.api.types.enums import ConnectorCapability, SyncDirection
-from provisync_sdk import RegisteredType
+from provisync_sdk.manager import RegisteredType
 
 
 @strawberry.type

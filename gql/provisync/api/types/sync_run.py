@@ -92,7 +92,9 @@ class SyncRun(relay.Node):
     rule_id: strawberry.Private[int]
 
     @strawberry.field
-    async def rule(self, info: Info) -> Annotated[Rule, strawberry.lazy("provisync.api.types.rule")] | None:
+    async def rule(
+        self, info: Info
+    ) -> Annotated[Rule, strawberry.lazy("provisync.api.types.rule")] | None:
         from provisync.api.types.rule import Rule
 
         row = await info.context.rules.load(self.rule_id)

@@ -1,7 +1,7 @@
 """Routes of the console: the page at ``/`` and its assets under ``/console``.
 
-The files ship inside the package (``gql/provisync/api/web/static``); nothing is built and nothing is
-fetched from elsewhere (GraphiQL's React and GraphiQL files too: ``static/vendor``).
+The files ship inside the package (``gql/provisync/api/web/static``); nothing is built and
+nothing is fetched from elsewhere (GraphiQL's React and GraphiQL files too: ``static/vendor``).
 The page talks to ``/graphql`` only, like any other client.
 """
 
