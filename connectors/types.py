@@ -148,11 +148,15 @@ class UserRecord:
     :param key: the source's stable id for the user (a Workday WID, a directory id).
     :param attributes: canonical attributes (see :data:`USER_ATTRIBUTES`).
     :param effective_from: ISO date from which the record applies (future hires), if known.
+    :param extension_attributes: named values besides the canonical attributes (a location,
+        a cost centre, ...), stored as the directory user's extension attributes. A name whose
+        value is ``None`` is removed from the user; names not reported are left alone.
     """
 
     key: str
     attributes: Mapping[str, Any]
     effective_from: str | None = None
+    extension_attributes: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def user_name(self) -> str:

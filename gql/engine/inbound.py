@@ -40,7 +40,7 @@ from gql.engine.page_users import (
     plan_deprovision,
     stored_keys,
 )
-from gql.engine.scope import Predicate, compile_scope
+from gql.engine.scope import EXTENSION, Predicate, compile_scope
 from gql.store.models import DirectoryUser, EntitySyncState, utcnow
 
 DirectoryChanged = Callable[[Collection[int]], None]
@@ -101,6 +101,7 @@ def _apply_record(
         row = {
             **NEW_USER_DEFAULTS,
             **values,
+            "extension_attributes": _extensions_after({}, record.extension_attributes),
             "user_name": user_name,
             "source_rule_id": rule_id,
             "source_key": key,
@@ -131,6 +132,17 @@ def _apply_record(
                 changed.append(_difference(name, value, current))
                 user.set(name, value)
                 action = Action.UPDATE
+        if record.extension_attributes:
+            current_ext = current_row.get("extension_attributes") or {}
+            new_ext = _extensions_after(current_ext, record.extension_attributes)
+            if new_ext != current_ext:
+                changed += [
+                    _difference(f"ext.{n}", new_ext.get(n), current_ext.get(n))
+                    for n in sorted(set(new_ext) | set(current_ext))
+                    if new_ext.get(n) != current_ext.get(n)
+                ]
+                user.set("extension_attributes", new_ext)
+                action = Action.UPDATE
         if action is Action.UPDATE:
             user.set("updated_at", utcnow())
     outcome = EntityOutcome(
@@ -144,6 +156,17 @@ def _apply_record(
         differences=tuple(changed) if plan.preview else (),
     )
     return outcome, user, differs
+
+
+def _extensions_after(current: Mapping[str, Any], reported: Mapping[str, Any]) -> dict[str, Any]:
+    """A user's extension attributes after a source reported some (``None`` removes one)."""
+    result = dict(current)
+    for name, value in reported.items():
+        if value is None or value == "":
+            result.pop(name, None)
+        else:
+            result[name] = value
+    return result
 
 
 def _difference(field: str, source: Any, target: Any) -> AttributeDifference:
@@ -208,7 +231,12 @@ async def _plan_page(
     out_of_scope: list[str] = []
     for r in page.records:
         if isinstance(r, UserRecord):
-            (in_scope.append(r) if scope(r.attributes) else out_of_scope.append(r.key))
+            attributes = (
+                {**r.attributes, EXTENSION: r.extension_attributes}
+                if r.extension_attributes
+                else r.attributes
+            )
+            (in_scope.append(r) if scope(attributes) else out_of_scope.append(r.key))
     names = {(EntityKind.USER, f.key): f.key for f in page.failures}
     outcomes = list(page.failures)
     touched: list[StoredUser] = []

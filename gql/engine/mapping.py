@@ -70,6 +70,18 @@ def canonical_attributes(user: DirectoryUser, mappings: Mapping[str, str]) -> di
     return out
 
 
+def source_attributes(user: DirectoryUser) -> dict[str, Any]:
+    """A directory user as a source: its fields by canonical name (blank is ``None``) and its
+    extension attributes under ``ext``. Scope filters and mapping expressions read these."""
+    out: dict[str, Any] = {}
+    for attribute, column in DEFAULT_FIELDS.items():
+        value = getattr(user, column)
+        out[attribute] = None if value is None or value == "" else value
+    out["active"] = bool(user.active)
+    out["ext"] = dict(user.extension_attributes or {})
+    return out
+
+
 def directory_values(attributes: Mapping[str, Any], mappings: Mapping[str, str]) -> dict[str, Any]:
     """Directory field values for canonical attributes read from a source (inbound)."""
     fields = field_map(mappings)

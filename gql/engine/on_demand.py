@@ -24,7 +24,7 @@ from connectors import (
     Removal,
 )
 from gql.engine.context import RunContext
-from gql.engine.mapping import canonical_attributes, display_name_of
+from gql.engine.mapping import canonical_attributes, display_name_of, source_attributes
 from gql.engine.outbound import Names, desired_groups, reconcile_batch
 from gql.engine.recorder import load_states
 from gql.engine.scope import compile_scope
@@ -68,7 +68,7 @@ class OnDemand:
         names: Names = {(EntityKind.USER, key): name}
         attributes = canonical_attributes(user, ctx.rule.attribute_mappings)
         filter_text = f" (filter: {ctx.rule.user_filter})" if ctx.rule.user_filter else ""
-        if compile_scope(ctx.rule.user_filter)(attributes):
+        if compile_scope(ctx.rule.user_filter)(source_attributes(user)):
             self.step("SCOPE", StepStatus.OK, f"{name} is in the rule's scope{filter_text}")
             request = ReconcileRequest(
                 users=[
@@ -116,7 +116,7 @@ class OnDemand:
             return
         scope = compile_scope(ctx.rule.user_filter)
         in_scope = [
-            u for u in members if scope(canonical_attributes(u, ctx.rule.attribute_mappings))
+            u for u in members if scope(source_attributes(u))
         ]
         self.step(
             "SCOPE",

@@ -22,7 +22,7 @@ from connectors import (
 )
 from gql.engine.chunks import Checkpoint, help_run, plan, run_split
 from gql.engine.context import RunContext
-from gql.engine.mapping import canonical_attributes, display_name_of
+from gql.engine.mapping import canonical_attributes, display_name_of, source_attributes
 from gql.engine.protection import guard_removals, mark_applied, released_removals
 from gql.engine.recorder import load_states
 from gql.engine.scope import Predicate, compile_scope
@@ -112,8 +112,8 @@ async def _desired_users(
     names: Names = {}
     candidates: list[tuple[str, dict[str, object]]] = []
     for user in users:
-        attributes = canonical_attributes(user, ctx.rule.attribute_mappings)
-        if scope(attributes):
+        if scope(source_attributes(user)):
+            attributes = canonical_attributes(user, ctx.rule.attribute_mappings)
             key = str(user.id)
             candidates.append((key, attributes))
             names[(EntityKind.USER, key)] = display_name_of(user)
@@ -235,7 +235,7 @@ async def _users_in_scope_up_to(ctx: RunContext, scope: Predicate, last_id: int)
             break
         after = users[-1].id or 0
         keys.update(
-            str(u.id) for u in users if scope(canonical_attributes(u, ctx.rule.attribute_mappings))
+            str(u.id) for u in users if scope(source_attributes(u))
         )
     return keys
 

@@ -42,6 +42,8 @@ class DirectoryUser(SQLModel, table=True):
     employee_id: str | None = None
     manager: str | None = None
     active: bool = True
+    extension_attributes: dict[str, Any] = _json(dict)
+    """Named values besides the fixed fields (see :mod:`gql.engine.extensions`)."""
     source_rule_id: int | None = Field(default=None, index=True)
     source_key: str | None = Field(default=None, index=True)
     created_at: datetime = _ts(default_factory=utcnow)
@@ -54,6 +56,7 @@ class DirectoryGroup(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     display_name: str = Field(index=True, unique=True, max_length=256)
     description: str | None = None
+    extension_attributes: dict[str, Any] = _json(dict)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
 
