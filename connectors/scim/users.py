@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from connectors import (
@@ -179,6 +180,10 @@ class UserSync:
         return self._outcome(user, EntityState.SUCCESS, action=Action.CREATE, target_id=target_id)
 
     async def _update(self, user: DesiredUser, existing: Resource) -> EntityOutcome:
+        if user.create_only:
+            # "On create only" attributes went into the create; an existing account keeps its.
+            kept = {k: v for k, v in user.attributes.items() if k not in user.create_only}
+            user = replace(user, attributes=kept)
         target_id = str(existing.get("id") or "") or None
         names = differing(user.attributes, existing)
         if not names:

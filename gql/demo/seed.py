@@ -24,7 +24,8 @@ from connectors.workday.simulator import SimulatedTenant, build_simulator_app
 from gql.demo.directory import GROUPS, demo_users
 from gql.demo.scim_target import build_scim_target_app, seed_existing_account
 from gql.engine.engine import RunKind
-from gql.engine.mapping import canonical_attributes
+from gql.engine.mapping import source_attributes
+from gql.engine.mapping_eval import compiled
 from gql.security.crypto import encrypt_secrets
 from gql.services import Services
 from gql.store.models import (
@@ -205,7 +206,9 @@ async def _seed_scim(services: Services, targets: DemoTargets) -> None:
     if sample is not None:
         # An account that exists at the target already, with another title; updates are off
         # for this connection, so it stays PARTIAL with the difference shown.
-        existing = user_payload({**canonical_attributes(sample, {}), "title": "Contractor"})
+        existing = user_payload(
+            {**compiled(None).evaluate(source_attributes(sample)).values, "title": "Contractor"}
+        )
         existing.pop("userName", None)
         existing.pop("schemas", None)
         await seed_existing_account(targets.scim_apps["/scim"], sample.user_name, **existing)

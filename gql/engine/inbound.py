@@ -30,7 +30,7 @@ from connectors import (
     WriteBackRequest,
 )
 from gql.engine.context import RunContext
-from gql.engine.mapping import canonical_attributes, field_map
+from gql.engine.mapping import field_map, write_back_values
 from gql.engine.page_users import (
     NEW_USER_DEFAULTS,
     Deprovision,
@@ -179,9 +179,6 @@ def _failed(key: str, reason: str) -> EntityOutcome:
     return EntityOutcome(kind=EntityKind.USER, key=key, state=EntityState.FAILED, reason=reason)
 
 
-def _canonical(user: StoredUser, mappings: Mapping[str, str]) -> dict[str, Any]:
-    """The canonical attributes of a stored user (as :func:`canonical_attributes`)."""
-    return canonical_attributes(DirectoryUser(**user.row), mappings)
 
 
 @dataclass(eq=False, slots=True)
@@ -219,7 +216,7 @@ async def _plan_page(
     :return: the page's work, and the keys and names of the directory users it loaded (as
         stored before the page).
     """
-    mappings = ctx.rule.attribute_mappings
+    mappings = ctx.rule.mappings
     fields = field_map(mappings)
     plan = _PagePlan(
         rule_id=ctx.rule_id,
@@ -278,10 +275,8 @@ async def _plan_page(
                 )
             )
         elif user is not None and differs:
-            attrs = _canonical(user, mappings)
-            write_backs.append(
-                WriteBackRequest(key=record.key, attributes={a: attrs.get(a) for a in protected})
-            )
+            values = write_back_values(DirectoryUser(**user.row), mappings, protected)
+            write_backs.append(WriteBackRequest(key=record.key, attributes=values))
     processed = len(page.records) + len(page.failures)
     work = _PageWork(users, deprovision, outcomes, names, touched, write_backs, processed)
     return work, loaded
@@ -325,7 +320,7 @@ async def read_inbound(ctx: RunContext, *, incremental: bool, changed: Directory
     watermark = ctx.rule.watermark if incremental else None
     new_watermark = watermark
     seen: set[str] = set()
-    fields = field_map(ctx.rule.attribute_mappings)
+    fields = field_map(ctx.rule.mappings)
     name_attributes = {_USER_NAME, *(a for a, column in fields.items() if column == "user_name")}
     writing: asyncio.Task[None] | None = None
     writing_keys: set[str] = set()
@@ -397,7 +392,7 @@ async def write_back(ctx: RunContext, requests: list[WriteBackRequest]) -> None:
 async def write_back_changes(ctx: RunContext, changes: Mapping[int, Collection[str]]) -> None:
     """Write back directory changes of users this inbound rule owns (changed fields given)."""
     protected = ctx.connector.write_back_attributes()
-    fields = field_map(ctx.rule.attribute_mappings)
+    fields = field_map(ctx.rule.mappings)
     requests: list[WriteBackRequest] = []
     async with ctx.db.session() as session:
         for user_id, changed_fields in changes.items():
@@ -406,12 +401,8 @@ async def write_back_changes(ctx: RunContext, changes: Mapping[int, Collection[s
                 continue
             wanted = [a for a in protected if fields.get(a) in changed_fields]
             if wanted:
-                attrs = canonical_attributes(user, ctx.rule.attribute_mappings)
-                requests.append(
-                    WriteBackRequest(
-                        key=user.source_key, attributes={a: attrs.get(a) for a in wanted}
-                    )
-                )
+                values = write_back_values(user, ctx.rule.mappings, wanted)
+                requests.append(WriteBackRequest(key=user.source_key, attributes=values))
     await ctx.progress(total=len(requests))
     if requests:
         await write_back(ctx, requests)

@@ -12,11 +12,11 @@ from strawberry.scalars import JSON
 
 from connectors import DeprovisionAction, Direction
 from gql.context import Info
-from gql.engine.mapping import InvalidMapping, validate_mappings
 from gql.engine.recorder import admin_event
 from gql.engine.scope import InvalidFilter, compile_scope
 from gql.mutations.common import parse_ids
 from gql.mutations.connections import DeletePayload, DeleteResult
+from gql.mutations.mapping_input import check_mappings, given_mappings
 from gql.security.roles import Role, forbidden
 from gql.store.models import DirectoryGroup as GroupRow
 from gql.store.models import EntitySyncState, RuleCounts, SyncRun, utcnow
@@ -35,6 +35,7 @@ from gql.types.errors import (
     invalid,
     not_found,
 )
+from gql.types.mapping import AttributeMappingInput
 from gql.types.rule import Rule
 
 RuleResult = Annotated[
@@ -57,6 +58,11 @@ class CreateRuleInput:
     attribute_mappings: JSON | None = strawberry.field(
         default=None,
         description='Canonical attribute → directory field, e.g. {"title": "department"}.',
+        deprecation_reason="Use mappings.",
+    )
+    mappings: list[AttributeMappingInput] | None = strawberry.field(
+        default=None,
+        description="Attribute mapping entries; null: the defaults (see docs/mappings.md).",
     )
     deprovision_action: DeprovisionActionEnum = DeprovisionAction.DISABLE  # type: ignore[valid-type]
     poll_interval_seconds: int = 900
@@ -72,10 +78,23 @@ class UpdateRuleInput:
     name: str | None = strawberry.UNSET
     user_filter: str | None = strawberry.UNSET
     group_ids: list[relay.GlobalID] | None = strawberry.UNSET
-    attribute_mappings: JSON | None = strawberry.UNSET
+    attribute_mappings: JSON | None = strawberry.field(
+        default=strawberry.UNSET, deprecation_reason="Use mappings."
+    )
+    mappings: list[AttributeMappingInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="The whole list of entries (replaces it)."
+    )
     deprovision_action: DeprovisionActionEnum | None = strawberry.UNSET  # type: ignore[valid-type]
     poll_interval_seconds: int | None = strawberry.UNSET
     deletion_protection: DeletionProtectionInput | None = strawberry.UNSET
+
+
+def _mappings(entries: Any, legacy: Any, current: list[dict[str, Any]]) -> Any:
+    """The entries asked for, or ``("problems", [...])`` when the legacy input is malformed."""
+    given = given_mappings(entries, legacy, current)
+    if given and isinstance(given[0], tuple):
+        return ("problems", given)
+    return given
 
 
 def _protection(given: DeletionProtectionInput | None) -> dict[str, Any]:
@@ -103,10 +122,12 @@ async def _check(
         compile_scope(values["user_filter"])
     except InvalidFilter as exc:
         problems.append(("userFilter", str(exc)))
-    try:
-        validate_mappings(values["attribute_mappings"] or {})
-    except InvalidMapping as exc:
-        problems.append(("attributeMappings", str(exc)))
+    given = values["mappings"]
+    if isinstance(given, tuple):  # the deprecated input's problems
+        problems += given[1]
+    else:
+        values["mappings"], mapping_problems = check_mappings(ctype, direction, given)
+        problems += mapping_problems
     max_count, max_percent = values["deletion_max_count"], values["deletion_max_percent"]
     if max_count is not None and max_count < 0:
         problems.append(("deletionProtection.maxCount", "must not be negative"))
@@ -135,14 +156,12 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
     group_ids = parse_ids(input.group_ids, "DirectoryGroup", "groupIds")
     if isinstance(group_ids, ValidationError):
         return group_ids
-    if input.attribute_mappings is not None and not isinstance(input.attribute_mappings, dict):
-        return invalid(("attributeMappings", "must be a JSON object"))
     values: dict[str, Any] = {
         "name": input.name,
         "direction": Direction(input.direction).value,
         "user_filter": input.user_filter,
         "group_ids": group_ids,
-        "attribute_mappings": input.attribute_mappings or {},
+        "mappings": _mappings(input.mappings, input.attribute_mappings, []),
         "deprovision_action": DeprovisionAction(input.deprovision_action).value,
         "poll_interval_seconds": input.poll_interval_seconds,
         **_protection(input.deletion_protection),
@@ -195,7 +214,7 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
             "direction": row.direction,
             "user_filter": row.user_filter,
             "group_ids": list(row.group_ids),
-            "attribute_mappings": dict(row.attribute_mappings),
+            "mappings": _mappings(input.mappings, input.attribute_mappings, list(row.mappings)),
             "deprovision_action": row.deprovision_action,
             "poll_interval_seconds": row.poll_interval_seconds,
             "deletion_max_count": row.deletion_max_count,
@@ -212,12 +231,6 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
             if isinstance(group_ids, ValidationError):
                 return group_ids
             values["group_ids"] = group_ids
-        if input.attribute_mappings is not strawberry.UNSET:
-            if input.attribute_mappings is not None and not isinstance(
-                input.attribute_mappings, dict
-            ):
-                return invalid(("attributeMappings", "must be a JSON object"))
-            values["attribute_mappings"] = input.attribute_mappings or {}
         if input.deprovision_action not in (strawberry.UNSET, None):
             values["deprovision_action"] = input.deprovision_action.value  # type: ignore[union-attr]
         if input.poll_interval_seconds not in (strawberry.UNSET, None):

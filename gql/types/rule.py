@@ -19,7 +19,7 @@ from gql.store.models import ProvisioningConnection as ProvisioningConnectionRow
 from gql.store.models import Rule as RuleRow
 from gql.store.models import SyncRun as RunRow
 from gql.types.audit_event import AuditEventConnection, audit_log
-from gql.types.common import as_json, aware
+from gql.types.common import aware
 from gql.types.connection import ProvisioningConnection
 from gql.types.controls import (
     DeletionProtection,
@@ -37,6 +37,7 @@ from gql.types.enums import (
     SyncDirection,
     SyncStatus,
 )
+from gql.types.mapping import AttributeMapping, legacy_view, mapping_nodes
 from gql.types.pagination import CountedConnection, paginate
 from gql.types.summary import SyncSummary, prefetch_rules, summary_for_rule
 from gql.types.sync_run import SyncRun as SyncRunNode
@@ -60,7 +61,9 @@ class Rule(relay.Node):
     direction: SyncDirection  # type: ignore[valid-type]
     user_filter: str | None
     group_ids: list[relay.GlobalID]
-    attribute_mappings: JSON
+    attribute_mappings: JSON = strawberry.field(
+        deprecation_reason="Use mappings: entries with fields, constants and expressions."
+    )
     deprovision_action: DeprovisionActionEnum  # type: ignore[valid-type]
     poll_interval_seconds: int
     last_run_error: str | None = strawberry.field(description="Why the last run failed, if it did.")
@@ -75,7 +78,7 @@ class Rule(relay.Node):
             direction=row.direction,  # type: ignore[arg-type]
             user_filter=row.user_filter,
             group_ids=[relay.GlobalID("DirectoryGroup", str(g)) for g in row.group_ids],
-            attribute_mappings=as_json(dict(row.attribute_mappings)),
+            attribute_mappings=legacy_view(row.mappings),
             deprovision_action=row.deprovision_action,  # type: ignore[arg-type]
             poll_interval_seconds=row.poll_interval_seconds,
             last_run_error=row.last_run_error if row.last_run_status == "FAILED" else None,
@@ -88,6 +91,10 @@ class Rule(relay.Node):
     ) -> list[Rule | None]:
         rows = await info.context.rules.load_many([int(i) for i in node_ids])
         return [cls.from_row(r) if r else None for r in rows]
+
+    @strawberry.field(description="Attribute mappings, one entry per target attribute.")
+    def mappings(self) -> list[AttributeMapping]:
+        return mapping_nodes(self.row.mappings)
 
     @strawberry.field
     def status(self) -> SyncStatus:

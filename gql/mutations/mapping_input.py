@@ -1,0 +1,74 @@
+"""A rule's mappings as given to createRule and updateRule, checked before anything is saved.
+
+``mappings`` (entries) is the input; the deprecated ``attributeMappings`` (canonical
+attribute -> directory field) is still taken and turned into entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import strawberry
+
+from connectors import USER_ATTRIBUTES, ConnectorType, Direction
+from gql.engine.mapping import (
+    DEFAULT_FIELDS,
+    InvalidMapping,
+    Targets,
+    default_mappings,
+    entries_from_legacy,
+    validate_mappings,
+)
+from gql.types.mapping import AttributeMappingInput
+
+Problems = list[tuple[str, str]]
+
+
+def _legacy(given: Any) -> list[dict[str, Any]] | Problems:
+    if not isinstance(given, Mapping):
+        return [("attributeMappings", "must be a JSON object")]
+    for attribute, column in given.items():
+        if attribute not in USER_ATTRIBUTES:
+            known = ", ".join(USER_ATTRIBUTES)
+            return [("attributeMappings", f"unknown attribute {attribute!r}; known: {known}")]
+        if column not in DEFAULT_FIELDS.values():
+            known = ", ".join(sorted(DEFAULT_FIELDS.values()))
+            return [("attributeMappings", f"unknown directory field {column!r}; known: {known}")]
+    return entries_from_legacy(given)
+
+
+def given_mappings(
+    entries: list[AttributeMappingInput] | Any | None, legacy: Any, current: list[dict[str, Any]]
+) -> list[dict[str, Any]] | Problems:
+    """The entries a create or update asks for (``current`` when it asks for no change).
+
+    :return: the entries, or problems with the deprecated input's shape.
+    """
+    if entries is not strawberry.UNSET and entries is not None:
+        return [e.as_json() for e in entries]
+    if legacy is not strawberry.UNSET and legacy is not None:
+        return _legacy(legacy)
+    if entries is None or legacy is None:
+        return default_mappings()  # asked for explicitly: back to the defaults
+    return current
+
+
+def targets_of(ctype: ConnectorType) -> Targets:
+    """What an outbound rule to this connector type may map onto."""
+    names = frozenset(t.name for t in ctype.target_attributes)
+    return Targets(names, ctype.custom_target_pattern)
+
+
+def check_mappings(
+    ctype: ConnectorType, direction: Direction, entries: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], Problems]:
+    """Validate entries against the direction and the connector's targets (expressions
+    compiled); return them as stored and the problems found."""
+    try:
+        checked = validate_mappings(
+            entries, inbound=direction is Direction.INBOUND, targets=targets_of(ctype)
+        )
+    except InvalidMapping as exc:
+        return entries, exc.problems
+    return checked, []
