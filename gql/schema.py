@@ -34,6 +34,7 @@ from gql.types.connector_type import ConnectorType
 from gql.types.directory_group import DirectoryGroupConnection, list_groups
 from gql.types.directory_user import DirectoryUserConnection, list_users
 from gql.types.errors import Error, NotFoundError
+from gql.types.mapping_tester import test_attribute_mappings
 from gql.types.rule import Rule, RuleConnection, list_rules
 from gql.types.sync_run import SyncRun
 
@@ -84,6 +85,11 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> DirectoryUserConnection:
         return await list_users(info, first, after)
+
+    test_attribute_mappings = strawberry.field(
+        resolver=test_attribute_mappings,
+        description="What mappings give for one user, per target attribute; touches no target.",
+    )
 
     @strawberry.field
     async def directory_groups(

@@ -3,15 +3,12 @@ scope filter against scim2-server, and imported from the Workday simulator over 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import httpx
-import pytest
 
 from connectors.workday.simulator import SimulatedTenant, build_simulator_app
-from gql.demo.scim_target import build_scim_target_app
 from tests.support.api import Api
 from tests.support.scenario import create_connection, create_rule, create_user, full_resync
 from tests.support.servers import serve_asgi
@@ -57,12 +54,6 @@ def test_extension_attributes_are_set_merged_removed_and_validated(api: Api) -> 
              ... on DirectoryGroup { id extensionAttributes } } }"""
     )["createDirectoryGroup"]
     assert group["extensionAttributes"] == {"site": "Paris"}
-
-
-@pytest.fixture
-def scim_base() -> Iterator[str]:
-    with serve_asgi(build_scim_target_app()) as url:
-        yield f"{url}/v2"
 
 
 def test_scope_filter_reads_extension_attributes(api: Api, scim_base: str) -> None:

@@ -4,13 +4,10 @@ and scim2-server over HTTP."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from gql.demo.scim_target import build_scim_target_app
 from tests.support.api import Api
 from tests.support.scenario import create_connection, create_rule, create_user, states
 
@@ -20,25 +17,6 @@ UPDATE_USER = """mutation($id: ID!, $input: DirectoryUserInput!) {
 UPDATE_RULE = """mutation($input: UpdateRuleInput!) { updateRule(input: $input) {
   __typename ... on Rule { id mappings { target source value applies matching matchingOrder } }
   ... on ValidationError { message fields { field message } } } }"""
-
-
-@pytest.fixture
-def scim_base() -> Iterator[str]:
-    with serve_scim() as base:
-        yield base
-
-
-def serve_scim() -> Any:
-    from contextlib import contextmanager
-
-    from tests.support.servers import serve_asgi
-
-    @contextmanager
-    def serving() -> Iterator[str]:
-        with serve_asgi(build_scim_target_app()) as url:
-            yield f"{url}/v2"
-
-    return serving()
 
 
 def target_users(base: str) -> dict[str, dict[str, Any]]:

@@ -1,6 +1,7 @@
 // The Provisioning console: the rules list, a rule's details panel, Full Resync with live progress.
 import { gql, getToken, setToken, subscribe, typedError } from './api.js';
 import * as Q from './queries.js';
+import { mappingTesterSection } from './mapping_tester.js';
 import {
   auditTable, countsGrid, directionText, el, endpointText, entityItem, formatDate, message, stackedBar, statusBadge, time,
 } from './render.js';
@@ -268,6 +269,7 @@ function renderDetails(rule) {
     children.push(summarySection(rule, 'users', 'User Sync Summary'), summarySection(rule, 'groups', 'Group Sync Summary'), notInSync(rule));
   }
   if (rule.heldOperations.totalCount) children.push(heldSection(rule));
+  children.push(mappingTesterSection(rule));
   children.push(
     el('section', { class: 'runs-section' }, el('h3', { text: 'Recent runs' }), runsTable(rule)),
     el('section', { class: 'activity' }, el('h3', { text: `Audit log (${rule.auditLog.totalCount})` }), auditTable(rule.auditLog.edges)));
