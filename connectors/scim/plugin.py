@@ -12,9 +12,11 @@ from connectors import (
     ConnectorContext,
     ConnectorType,
     Direction,
+    TargetAttribute,
     hookimpl,
 )
 from connectors.scim.connector import ScimConnector
+from connectors.scim.mapping import CUSTOM
 from connectors.scim.settings import ScimSettings
 
 SCIM_TYPE = ConnectorType(
@@ -27,6 +29,12 @@ SCIM_TYPE = ConnectorType(
         "Provisions directory users and groups to any SCIM 2.0 service provider "
         "(RFC 7643, RFC 7644): PATCH or PUT, filters or paged listing, as the target supports."
     ),
+    target_attributes=(
+        TargetAttribute("costCenter", description="Enterprise extension: cost center."),
+        TargetAttribute("organization", description="Enterprise extension: organization."),
+        TargetAttribute("division", description="Enterprise extension: division."),
+    ),
+    custom_target_pattern=CUSTOM.pattern.strip("^$"),
 )
 
 

@@ -22,6 +22,7 @@ from connectors.scim.mapping import (
     ENTERPRISE_ATTRIBUTES,
     apply,
     differing,
+    is_custom,
     normalise,
     patch_operations,
     read,
@@ -79,8 +80,8 @@ class UserSync:
         """The differing attributes the toggles and the target's schema let us write."""
         allowed = []
         for name in names:
-            if name in ENTERPRISE_ATTRIBUTES and not self.features.enterprise:
-                continue  # the target does not take the enterprise extension
+            if not self._takes(name):
+                continue  # the target's schema has no such attribute
             if name == "active" and not normalise("active", attributes.get("active")):
                 if self.settings.disable_enabled:
                     allowed.append(name)
@@ -93,10 +94,17 @@ class UserSync:
             return await self._create(user)
         return await self._update(user, existing)
 
+    def _takes(self, name: str) -> bool:
+        """Whether the target's schema has the attribute (as far as discovery tells)."""
+        if name in ENTERPRISE_ATTRIBUTES:
+            return self.features.enterprise
+        if is_custom(name):
+            known = self.features.extension_names
+            return not known or name in known
+        return True
+
     def _payload(self, user: DesiredUser) -> Resource:
-        attributes = dict(user.attributes)
-        if not self.features.enterprise:
-            attributes = {k: v for k, v in attributes.items() if k not in ENTERPRISE_ATTRIBUTES}
+        attributes = {k: v for k, v in user.attributes.items() if self._takes(k)}
         return user_payload(attributes)
 
     async def _create(self, user: DesiredUser) -> EntityOutcome:

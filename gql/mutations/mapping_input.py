@@ -6,6 +6,8 @@ attribute -> directory field) is still taken and turned into entries.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,3 +74,48 @@ def check_mappings(
     except InvalidMapping as exc:
         return entries, exc.problems
     return checked, []
+
+
+def _declared_only_by_pattern(ctype: ConnectorType, entries: list[dict[str, Any]]) -> list[str]:
+    static = {t.name for t in ctype.target_attributes}
+    return [
+        str(e["target"])
+        for e in entries
+        if e["target"] not in USER_ATTRIBUTES and e["target"] not in static
+    ]
+
+
+async def confirm_with_target(
+    services: Any, connection: Any, ctype: ConnectorType, entries: list[dict[str, Any]]
+) -> Problems:
+    """Ask the target whether it has the attributes only the type's pattern admits (a SCIM
+    target's custom extension attributes, from its ``/Schemas``)."""
+    wanted = _declared_only_by_pattern(ctype, entries)
+    if not wanted:
+        return []
+    from gql.engine.context import ConnectorUnavailable, open_connector
+
+    where = {str(e["target"]): f"mappings[{i}].target" for i, e in enumerate(entries)}
+    try:
+        connector = open_connector(services.registry, connection, services.settings.request_timeout)
+    except ConnectorUnavailable as exc:
+        return [(where[wanted[0]], f"cannot ask the target about {wanted[0]!r}: {exc}")]
+    try:
+        declared = await asyncio.wait_for(
+            connector.target_attributes(), services.settings.connector_timeout
+        )
+    except Exception as exc:  # unreachable, refused, timed out, or a plugin's own error
+        reason = str(exc) or "the target did not answer in time"
+        return [(where[wanted[0]], f"cannot read the target's attributes to check it: {reason}")]
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(connector.aclose(), 5)
+    if declared is None:
+        return []  # the target cannot tell: the connector type's pattern is all we know
+    names = {a.name for a in declared}
+    return [
+        (where[name], f"the target's schema has no attribute {name!r}; it declares: "
+         f"{', '.join(sorted(names)) or 'none'}")
+        for name in wanted
+        if name not in names
+    ]  # fmt: skip

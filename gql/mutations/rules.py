@@ -16,7 +16,7 @@ from gql.engine.recorder import admin_event
 from gql.engine.scope import InvalidFilter, compile_scope
 from gql.mutations.common import parse_ids
 from gql.mutations.connections import DeletePayload, DeleteResult
-from gql.mutations.mapping_input import check_mappings, given_mappings
+from gql.mutations.mapping_input import check_mappings, confirm_with_target, given_mappings
 from gql.security.roles import Role, forbidden
 from gql.store.models import DirectoryGroup as GroupRow
 from gql.store.models import EntitySyncState, RuleCounts, SyncRun, utcnow
@@ -105,7 +105,11 @@ def _protection(given: DeletionProtectionInput | None) -> dict[str, Any]:
 
 
 async def _check(
-    info: Info, session: Any, values: dict[str, Any], connection: ConnectionRow
+    info: Info,
+    session: Any,
+    values: dict[str, Any],
+    connection: ConnectionRow,
+    stored_mappings: list[dict[str, Any]] | None = None,
 ) -> ValidationError | ConnectorNotInstalledError | None:
     ctype = info.context.services.registry.get(connection.connector_type)
     if ctype is None:
@@ -127,6 +131,12 @@ async def _check(
         problems += given[1]
     else:
         values["mappings"], mapping_problems = check_mappings(ctype, direction, given)
+        changed = values["mappings"] != stored_mappings
+        if not mapping_problems and changed and direction is Direction.OUTBOUND:
+            services = info.context.services
+            mapping_problems = await confirm_with_target(
+                services, connection, ctype, values["mappings"]
+            )
         problems += mapping_problems
     max_count, max_percent = values["deletion_max_count"], values["deletion_max_percent"]
     if max_count is not None and max_count < 0:
@@ -237,7 +247,7 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
             values["poll_interval_seconds"] = input.poll_interval_seconds
         connection = await session.get(ConnectionRow, row.connection_id)
         assert connection is not None
-        error = await _check(info, session, values, connection)
+        error = await _check(info, session, values, connection, list(row.mappings))
         if error is not None:
             return error
         for key, value in values.items():
