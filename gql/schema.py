@@ -34,6 +34,7 @@ from gql.types.connector_type import ConnectorType
 from gql.types.directory_group import DirectoryGroupConnection, list_groups
 from gql.types.directory_user import DirectoryUserConnection, list_users
 from gql.types.errors import Error, NotFoundError
+from gql.types.explain import explain_entity
 from gql.types.mapping_tester import test_attribute_mappings
 from gql.types.rule import Rule, RuleConnection, list_rules
 from gql.types.sync_run import SyncRun
@@ -86,6 +87,11 @@ class Query:
     ) -> DirectoryUserConnection:
         return await list_users(info, first, after)
 
+    explain_entity = strawberry.field(
+        resolver=explain_entity,
+        description="Why one user or group of a rule is where it is, and what the next sync "
+        "would do; nothing is written (the target is only read).",
+    )
     test_attribute_mappings = strawberry.field(
         resolver=test_attribute_mappings,
         description="What mappings give for one user, per target attribute; touches no target.",

@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from connectors import Action, EntityKind, EntityOutcome, EntityState, WriteBackOutcome
 from gql.engine.bulk import insert_rows, select_in
+from gql.engine.trail import decision_trail
 from gql.store.models import (
     AuditEvent,
     EntitySyncState,
@@ -128,6 +129,7 @@ _STATE_COLUMNS = (
     "target_id",
     "managed_members",
     "write_back_ok",
+    "decision",
 )
 
 
@@ -190,6 +192,7 @@ async def record_outcomes(
                 events.append(_event(rule_id, run_id, kind, outcome, name, actor, now))
                 continue
             summary[outcome.state.value] += 1
+            target_id = _target_id(outcome, row)
             values = {
                 "display_name": name,
                 "state": outcome.state.value,
@@ -200,11 +203,12 @@ async def record_outcomes(
                 "differences": [asdict(diff) for diff in outcome.differences]
                 if outcome.differences
                 else _NO_DIFFERENCES,
-                "target_id": _target_id(outcome, row),
+                "target_id": target_id,
                 "managed_members": sorted(outcome.managed_members)
                 if outcome.managed_members is not None
                 else (row.managed_members if row else None),
             }
+            values["decision"] = decision_trail(outcome, target_id)
             if row is None:
                 tally.move(kind.value, None, outcome.state.value)
                 if values["differences"] is _NO_DIFFERENCES:

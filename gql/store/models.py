@@ -140,6 +140,8 @@ class EntitySyncState(SQLModel, table=True):
     target_id: str | None = None
     managed_members: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     """For a group: the target ids of the members provisync manages in it (merge mode)."""
+    decision: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The compact reason trail of the last decision (see :mod:`gql.engine.trail`)."""
     write_back_ok: bool | None = None
     write_back_reason: str | None = None
     write_back_at: datetime | None = _ts(default=None)

@@ -45,6 +45,9 @@ class EntityStateNode(relay.Node):
         description="The last write-back of this user, for connectors that write back."
     )
     updated_at: datetime
+    decision_trail: list[str] = strawberry.field(
+        description="Why it is in this state: the compact trail of its last decision."
+    )
 
     @classmethod
     def from_row(cls, row: StateRow) -> EntityStateNode:
@@ -64,6 +67,7 @@ class EntityStateNode(relay.Node):
                 ok=row.write_back_ok, reason=row.write_back_reason, at=aware(row.write_back_at)
             ),
             updated_at=aware(row.updated_at) or row.updated_at,
+            decision_trail=list(row.decision or []),
         )
 
     @classmethod

@@ -1,4 +1,4 @@
-"""extension attributes on directory users and groups; mappings as entries
+"""extension attributes on directory users and groups; mappings as entries; decision trails
 
 Each rule's ``attribute_mappings`` (canonical attribute -> directory column overrides) becomes
 the full list of mapping entries in ``mappings`` that produces the same target values: every
@@ -60,6 +60,8 @@ def _load(value: object) -> object:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('entity_sync_state') as batch:
+        batch.add_column(sa.Column('decision', sa.JSON(), nullable=True))
     with op.batch_alter_table('rule') as batch:
         batch.add_column(sa.Column('mappings', sa.JSON(), nullable=False, server_default='[]'))
     rule = sa.table(
@@ -81,6 +83,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('entity_sync_state') as batch:
+        batch.drop_column('decision')
     with op.batch_alter_table('rule') as batch:
         batch.add_column(
             sa.Column('attribute_mappings', sa.JSON(), nullable=False, server_default='{}')

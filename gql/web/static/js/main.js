@@ -2,6 +2,7 @@
 import { gql, getToken, setToken, subscribe, typedError } from './api.js';
 import * as Q from './queries.js';
 import { mappingTesterSection } from './mapping_tester.js';
+import { explainSection } from './explain.js';
 import {
   auditTable, countsGrid, directionText, el, endpointText, entityItem, formatDate, message, stackedBar, statusBadge, time,
 } from './render.js';
@@ -269,7 +270,7 @@ function renderDetails(rule) {
     children.push(summarySection(rule, 'users', 'User Sync Summary'), summarySection(rule, 'groups', 'Group Sync Summary'), notInSync(rule));
   }
   if (rule.heldOperations.totalCount) children.push(heldSection(rule));
-  children.push(mappingTesterSection(rule));
+  children.push(explainSection(rule), mappingTesterSection(rule));
   children.push(
     el('section', { class: 'runs-section' }, el('h3', { text: 'Recent runs' }), runsTable(rule)),
     el('section', { class: 'activity' }, el('h3', { text: `Audit log (${rule.auditLog.totalCount})` }), auditTable(rule.auditLog.edges)));
