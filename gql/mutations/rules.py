@@ -17,6 +17,7 @@ from gql.engine.scope import InvalidFilter, compile_scope
 from gql.mutations.common import parse_ids
 from gql.mutations.connections import DeletePayload, DeleteResult
 from gql.mutations.mapping_input import check_mappings, confirm_with_target, given_mappings
+from gql.mutations.rule_dry_run import dry_run_update
 from gql.security.roles import Role, forbidden
 from gql.store.models import DirectoryGroup as GroupRow
 from gql.store.models import EntitySyncState, RuleCounts, SyncRun, utcnow
@@ -37,9 +38,15 @@ from gql.types.errors import (
 )
 from gql.types.mapping import AttributeMappingInput
 from gql.types.rule import Rule
+from gql.types.rule_change_preview import RuleChangePreview
 
 RuleResult = Annotated[
-    Rule | NotFoundError | ValidationError | ConnectorNotInstalledError | ForbiddenError,
+    Rule
+    | NotFoundError
+    | ValidationError
+    | ConnectorNotInstalledError
+    | ForbiddenError
+    | RuleChangePreview,
     strawberry.union("RuleResult"),
 ]
 MIN_POLL_SECONDS = 10
@@ -87,6 +94,10 @@ class UpdateRuleInput:
     deprovision_action: DeprovisionActionEnum | None = strawberry.UNSET  # type: ignore[valid-type]
     poll_interval_seconds: int | None = strawberry.UNSET
     deletion_protection: DeletionProtectionInput | None = strawberry.UNSET
+    dry_run: bool = strawberry.field(
+        default=False,
+        description="Answer what the change would do (a RuleChangePreview) and save nothing.",
+    )
 
 
 def _mappings(entries: Any, legacy: Any, current: list[dict[str, Any]]) -> Any:
@@ -250,6 +261,10 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
         error = await _check(info, session, values, connection, list(row.mappings))
         if error is not None:
             return error
+        if input.dry_run:
+            stored, connector_type = RuleRow(**row.model_dump()), connection.connector_type
+            await session.rollback()  # nothing of the change is saved
+            return await dry_run_update(info, stored, connector_type, values)
         for key, value in values.items():
             setattr(row, key, value.strip() if key == "name" else value)
         row.updated_at = utcnow()
