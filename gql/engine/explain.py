@@ -28,10 +28,11 @@ from connectors import (
     Removal,
 )
 from gql.engine.context import ConnectorUnavailable, open_connector
-from gql.engine.mapping import MappingEntry, source_attributes
+from gql.engine.mapping import MappingEntry, display_name_of, source_attributes
 from gql.engine.mapping_eval import Evaluated, compiled
+from gql.engine.outbound import desired_groups
 from gql.engine.scope_explain import ClauseResult, explain_scope
-from gql.store.models import DirectoryUser, EntitySyncState, HeldOperation, Rule
+from gql.store.models import DirectoryGroup, DirectoryUser, EntitySyncState, HeldOperation, Rule
 
 
 @dataclass(slots=True)
@@ -129,8 +130,6 @@ async def explain_user(services: Any, rule: Rule, connection: Any, user_id: int)
             out.action, out.why = "NONE", "the directory user does not exist"
             return out
     else:
-        from gql.engine.mapping import display_name_of
-
         out.display_name = display_name_of(user)
         source = source_attributes(user)
         out.in_scope, out.clauses = explain_scope(rule.user_filter, source)
@@ -193,9 +192,6 @@ async def explain_user(services: Any, rule: Rule, connection: Any, user_id: int)
 
 
 async def explain_group(services: Any, rule: Rule, connection: Any, group_id: int) -> Explanation:
-    from gql.engine.outbound import desired_groups
-    from gql.store.models import DirectoryGroup
-
     key = str(group_id)
     async with services.db.session() as session:
         group = await session.get(DirectoryGroup, group_id)

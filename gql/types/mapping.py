@@ -34,7 +34,9 @@ class AttributeMapping:
 class AttributeMappingInput:
     target: str
     source: MappingSource = Source.FIELD  # type: ignore[valid-type]
-    value: JSON = strawberry.field(description="A field name, a constant or an expression.")
+    value: JSON | None = strawberry.field(
+        default=None, description="A field name, a constant (null: absence) or an expression."
+    )
     applies: MappingApplies = Applies.ALWAYS  # type: ignore[valid-type]
     matching: bool = False
     matching_order: int | None = None

@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 
 from connectors import USER_ATTRIBUTES, Direction
 from gql.context import Info
-from gql.engine.mapping import source_attributes
+from gql.engine.mapping import InvalidMapping, source_attributes, validate_mappings
 from gql.engine.mapping_eval import compiled
 from gql.mutations.mapping_input import check_mappings
 from gql.security.roles import Role, forbidden
@@ -106,8 +106,6 @@ async def test_attribute_mappings(
             elif entries is None:
                 entries = list(rule.mappings)
         elif entries is not None:
-            from gql.engine.mapping import InvalidMapping, validate_mappings
-
             try:
                 entries = validate_mappings(entries)
             except InvalidMapping as exc:
