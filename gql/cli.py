@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gql.cli_format import RULES_HEADER, outcomes_line, rule_rows, table
 from gql.security.tokens import add_token_commands
 from gql.settings import Settings
 
@@ -85,9 +86,40 @@ def cmd_secret_key(_args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gql.demo.app import run_demo
+    from gql.demo.app import DemoDatabaseNotEmpty, run_demo
 
-    return run_demo(host=args.host, port=args.port, database_url=args.database_url)
+    try:
+        return run_demo(
+            host=args.host, port=args.port, database_url=args.database_url, keep=args.keep
+        )
+    except DemoDatabaseNotEmpty as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+
+
+DEMO_HELP = """Run the whole product on this machine with demo data: 300 directory users, an
+inbound Workday rule (the simulator), an outbound SCIM 2.0 rule (a real SCIM server) and a
+disabled rule, all served by this one process.
+
+The demo never touches your data: it ignores PROVISYNC_DATABASE_URL and creates a SQLite
+database in a new temporary folder, which it removes when it stops (unless --keep).
+With --database-url it uses that database instead, and only if it is empty (no tables):
+it refuses any other, with exit code 2."""
+
+
+def _demo_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an EMPTY database to seed (refused when it has tables); default: a SQLite "
+        "file in a new temporary folder. PROVISYNC_DATABASE_URL is ignored.",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary folder (database and key) when the demo stops",
+    )
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
@@ -147,7 +179,7 @@ RULE_FIELDS = """id name enabled status direction lastSync lastRunError
   summary { lastSync
     users { impacted success unsynced partialSynced failed writeBackFailures }
     groups { impacted success unsynced partialSynced failed writeBackFailures } }"""
-RUN_FIELDS = "id status kind error progress { processed total }"
+RUN_FIELDS = "id status kind label error progress { processed total } outcomes { outcome count }"
 
 
 class CliError(Exception):
@@ -164,6 +196,7 @@ class ApiClient:
     def __init__(self, url: str, token: str | None) -> None:
         import httpx2
 
+        self.token = token
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # no line per request
         self.url = url.rstrip("/")
         headers = {"authorization": f"Bearer {token}"} if token else {}
@@ -175,10 +208,21 @@ class ApiClient:
             response = self.http.post("/graphql", json={"query": query, "variables": variables})
         except self.errors as exc:
             raise CliError(f"cannot reach provisync at {self.url}: {exc}", EXIT_API) from exc
-        if response.status_code in (401, 403):
+        if response.status_code == 401 and self.token:
             raise CliError(
-                f"{self.url} refused the request (HTTP {response.status_code}): "
-                "pass --token or set PROVISYNC_TOKEN",
+                f"{self.url} refused the token (HTTP 401): it is unknown, revoked or expired; "
+                "check --token or PROVISYNC_TOKEN",
+                EXIT_API,
+            )
+        if response.status_code == 401:
+            raise CliError(
+                f"{self.url} needs an API token (HTTP 401): pass --token or set PROVISYNC_TOKEN",
+                EXIT_API,
+            )
+        if response.status_code == 403:
+            raise CliError(
+                f"{self.url} refused the request (HTTP 403): "
+                f"{_api_message(response) or 'the token may not do this'}",
                 EXIT_API,
             )
         try:
@@ -190,6 +234,15 @@ class ApiClient:
         if response.status_code >= 400 or not isinstance(body.get("data"), dict):
             raise CliError(f"{self.url} answered HTTP {response.status_code}", EXIT_API)
         return body["data"]  # type: ignore[no-any-return]
+
+
+def _api_message(response: Any) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return str(errors[0].get("message")) if errors else None
 
 
 def _rule_pk_from_global_id(text: str) -> bool:
@@ -217,40 +270,26 @@ def _all_rules(api: ApiClient, fields: str) -> list[dict[str, Any]]:
 
 
 def find_rule(api: ApiClient, wanted: str) -> dict[str, Any]:
-    """The rule named by a global id or by its name (exact, then case-insensitive)."""
+    """The rule named by a global id or by its name: exact, then without regard to case, then
+    a unique prefix (case-insensitive too)."""
     if _rule_pk_from_global_id(wanted):
         rule = api("query($id: ID!) { rule(id: $id) { " + RULE_FIELDS + " } }", {"id": wanted})
         if rule["rule"] is None:
             raise CliError(f"no rule with id {wanted}", EXIT_USAGE)
         return rule["rule"]  # type: ignore[no-any-return]
     rules = _all_rules(api, RULE_FIELDS)
-    matches = [r for r in rules if r["name"] == wanted] or [
-        r for r in rules if r["name"].casefold() == wanted.casefold()
-    ]
+    folded = wanted.casefold()
+    matches = (
+        [r for r in rules if r["name"] == wanted]
+        or [r for r in rules if r["name"].casefold() == folded]
+        or [r for r in rules if r["name"].casefold().startswith(folded)]
+    )
     if not matches:
         raise CliError(f"no rule named {wanted!r} (provisync rules lists them)", EXIT_USAGE)
     if len(matches) > 1:
-        ids = ", ".join(r["id"] for r in matches)
-        raise CliError(f"{len(matches)} rules are named {wanted!r}; name one by id: {ids}", 2)
+        named = ", ".join(f"{r['name']!r} ({r['id']})" for r in matches)
+        raise CliError(f"{len(matches)} rules match {wanted!r}: {named}; name one more fully", 2)
     return matches[0]
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
-
-
-def _totals(rule: dict[str, Any]) -> list[str]:
-    summary = rule["summary"]
-    if summary is None:
-        return ["-", "-", "-"]
-    return [
-        str(summary["users"][key] + summary["groups"][key])
-        for key in ("impacted", "success", "failed")
-    ]
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -261,13 +300,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
     if not rules:
         print("no rules")
         return EXIT_OK
-    header = ["NAME", "STATUS", "DIRECTION", "SOURCE", "TARGET", "IMPACTED", "SUCCESS", "FAILED"]
-    rows = [
-        [r["name"], r["status"], r["direction"], r["source"]["name"], r["target"]["name"]]
-        for r in rules
-    ]
-    rows = [[*row, *_totals(rule)] for row, rule in zip(rows, rules, strict=True)]
-    print(_table([header, *rows]))
+    rows = [row for rule in rules for row in rule_rows(rule)]
+    print(table([RULES_HEADER, *rows]))
     return EXIT_OK
 
 
@@ -358,8 +392,10 @@ def cmd_resync(args: argparse.Namespace) -> int:
     run = _wait_run(api, result, args.interval)
     if run["status"] == "FAILED":
         print(f"run {run['id']} FAILED: {run['error']}")
+        print(f"outcomes: {outcomes_line(run)}")
         return EXIT_FAILED
     print(f"run {run['id']} SUCCEEDED: {run['progress']['processed']} processed")
+    print(f"outcomes: {outcomes_line(run)}")
     return EXIT_OK
 
 
@@ -408,8 +444,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the whole product on this machine with demo data")
-    _server_args(demo)
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole product on this machine with demo data (never your database)",
+        description=DEMO_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _demo_args(demo)
     demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help="run the GraphQL API and the in-process sync engine")
     _server_args(serve)
@@ -437,6 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
     key.set_defaults(func=cmd_secret_key)
     add_token_commands(sub, _database_arg, _settings)
     _add_client_commands(sub)
+    from gql.audit_cli import add_audit_commands
+
+    # This module itself, not an import of it: under ``python -m gql.cli`` the two differ,
+    # and main() catches only its own CliError.
+    add_audit_commands(sub, _client_args, sys.modules[__name__])
     return parser
 
 
@@ -451,12 +497,19 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(log_format, level)
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except CliError as exc:
         print(f"provisync {args.command}: {exc}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `provisync rules --json | head`: the reader left; stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from gql.loaders import load_connections, load_rule_counts, load_rules
+from gql.loaders import RetryKey, load_connections, load_retries, load_rule_counts, load_rules
 from gql.security.authn import request_principal
 from gql.security.roles import Principal
 from gql.services import Services
-from gql.store.models import ProvisioningConnection, Rule, RuleCounts
+from gql.store.models import EntityRetry, ProvisioningConnection, Rule, RuleCounts
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Context:
     rule_counts: DataLoader[int, dict[str, RuleCounts]] = field(init=False)
     connections: DataLoader[int, ProvisioningConnection | None] = field(init=False)
     rules: DataLoader[int, Rule | None] = field(init=False)
+    retries: DataLoader[RetryKey, EntityRetry | None] = field(init=False)
     _session: AsyncSession | None = field(default=None, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
@@ -41,6 +42,7 @@ class Context:
         self.rule_counts = DataLoader(partial(load_rule_counts, self.reader), cache=True)
         self.connections = DataLoader(partial(load_connections, self.reader))
         self.rules = DataLoader(partial(load_rules, self.reader))
+        self.retries = DataLoader(partial(load_retries, self.reader))
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:

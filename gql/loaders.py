@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from gql.store.models import ProvisioningConnection, Rule, RuleCounts
+from gql.store.models import EntityRetry, ProvisioningConnection, Rule, RuleCounts
 
 Reader = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -43,3 +43,25 @@ async def load_rules(reader: Reader, ids: Sequence[int]) -> list[Rule | None]:
         rows = await session.scalars(select(Rule).where(col(Rule.id).in_(list(ids))))  # type: ignore[union-attr]
         found = {row.id: row for row in rows}
     return [found.get(i) for i in ids]
+
+
+RetryKey = tuple[int, str, str]
+"""(rule id, entity kind, entity key)"""
+
+
+async def load_retries(reader: Reader, keys: Sequence[RetryKey]) -> list[EntityRetry | None]:
+    """The retry-queue entries of many entity states in one statement per rule."""
+    by_rule: dict[int, set[str]] = {}
+    for rule_id, _kind, key in keys:
+        by_rule.setdefault(rule_id, set()).add(key)
+    found: dict[RetryKey, EntityRetry] = {}
+    async with reader() as session:
+        for rule_id, entity_keys in by_rule.items():
+            rows = await session.scalars(
+                select(EntityRetry).where(
+                    EntityRetry.rule_id == rule_id,
+                    col(EntityRetry.entity_key).in_(sorted(entity_keys)),
+                )
+            )
+            found.update(((r.rule_id, r.kind, r.entity_key), r) for r in rows)
+    return [found.get(key) for key in keys]

@@ -11,10 +11,8 @@ from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.extensions.base_extension import SchemaExtension
@@ -22,13 +20,14 @@ from strawberry.schema.config import StrawberryConfig
 
 from gql.context import Context, Info
 from gql.engine.progress import FINAL_STATUSES
-from gql.mutations import connections, controls, directory, rules, sync
-from gql.security.limits import CallerRequired
+from gql.mutations import connections, controls, directory, rules, sync, webhooks
+from gql.security.document_limits import alias_limit_rule, depth_limit_rule
+from gql.security.limits import CallerRequired, HideSuggestions
 from gql.security.limits import validation_rules as security_rules
 from gql.security.roles import Role, require
 from gql.settings import Settings, get_settings
 from gql.store.models import SyncRun as RunRow
-from gql.types.common import node_pk
+from gql.types.common import node_pk, valid_pk
 from gql.types.connection import ProvisioningConnectionConnection, list_connections
 from gql.types.connector_type import ConnectorType
 from gql.types.directory_group import DirectoryGroupConnection, list_groups
@@ -38,6 +37,8 @@ from gql.types.explain import explain_entity
 from gql.types.mapping_tester import test_attribute_mappings
 from gql.types.rule import Rule, RuleConnection, list_rules
 from gql.types.sync_run import SyncRun
+from gql.types.viewer import Viewer, viewer_of
+from gql.types.webhook import WebhookSubscriptionConnection, list_webhook_subscriptions
 
 
 @strawberry.type
@@ -46,6 +47,8 @@ class Query:
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         # A plain resolver rather than relay.node(): the schema is built more than once per
         # process (module-level and per app), and relay.node() may only be applied once.
+        if valid_pk(id.node_id) is None:
+            return None  # every node has an integer key a database can hold
         try:
             return await id.resolve_node(info, required=False)  # type: ignore[no-any-return]
         except (ValueError, KeyError):
@@ -81,6 +84,10 @@ class Query:
     def plugin_problems(self, info: Info) -> list[str]:
         return list(info.context.services.registry.problems)
 
+    @strawberry.field(description="Who is calling, with the role the API sees.")
+    def viewer(self, info: Info) -> Viewer:
+        return viewer_of(info)
+
     @strawberry.field
     async def directory_users(
         self, info: Info, first: int | None = None, after: str | None = None
@@ -103,20 +110,38 @@ class Query:
     ) -> DirectoryGroupConnection:
         return await list_groups(info, first, after)
 
+    @strawberry.field(description="Webhook subscriptions (admins only).")
+    async def webhook_subscriptions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> WebhookSubscriptionConnection:
+        return await list_webhook_subscriptions(info, first, after)
+
 
 @strawberry.type
 class Mutation:
-    full_resync = strawberry.mutation(resolver=sync.full_resync)
-    set_rule_enabled = strawberry.mutation(resolver=sync.set_rule_enabled)
+    full_resync = strawberry.mutation(
+        resolver=sync.full_resync,
+        description="Resync every entity of a rule now; returns the run (the one already in "
+        "progress, if any), to follow with syncRunProgress.",
+    )
+    set_rule_enabled = strawberry.mutation(
+        resolver=sync.set_rule_enabled,
+        description="Enable or disable a rule. Enabling starts a full resync at once.",
+    )
     test_provisioning_connection = strawberry.mutation(resolver=sync.test_provisioning_connection)
-    create_rule = strawberry.mutation(resolver=rules.create_rule)
+    create_rule = strawberry.mutation(
+        resolver=rules.create_rule,
+        description="Create a rule. Created enabled, it starts a full resync at once.",
+    )
     update_rule = strawberry.mutation(resolver=rules.update_rule)
     delete_rule = strawberry.mutation(resolver=rules.delete_rule)
     create_provisioning_connection = strawberry.mutation(
         resolver=connections.create_provisioning_connection
     )
     update_provisioning_connection = strawberry.mutation(
-        resolver=connections.update_provisioning_connection
+        resolver=connections.update_provisioning_connection,
+        description="Change a connection. settings replaces all non-secret settings; "
+        "settingsPatch changes only the ones it names. Secrets not named keep their value.",
     )
     delete_provisioning_connection = strawberry.mutation(
         resolver=connections.delete_provisioning_connection
@@ -131,6 +156,9 @@ class Mutation:
     provision_on_demand = strawberry.mutation(resolver=controls.provision_on_demand)
     release_held_operations = strawberry.mutation(resolver=controls.release_held_operations)
     discard_held_operations = strawberry.mutation(resolver=controls.discard_held_operations)
+    create_webhook_subscription = strawberry.mutation(resolver=webhooks.create_webhook_subscription)
+    update_webhook_subscription = strawberry.mutation(resolver=webhooks.update_webhook_subscription)
+    delete_webhook_subscription = strawberry.mutation(resolver=webhooks.delete_webhook_subscription)
 
 
 @strawberry.type
@@ -181,8 +209,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with caches and limits on, their validation rules built once."""
     settings = settings or get_settings()
     rules_once = [
-        *QueryDepthLimiter(max_depth=settings.query_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.query_max_aliases).validation_rules,
+        # Our own depth and alias rules: Strawberry's are exponential in fragment chains.
+        depth_limit_rule(settings.query_max_depth),
+        alias_limit_rule(settings.query_max_aliases),
         *security_rules(settings),
     ]
     extensions: list[Any] = [
@@ -192,6 +221,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: AddValidationRules(rules_once),
         lambda: MaskErrors(should_mask_error=_should_mask),
         CallerRequired,
+        lambda: HideSuggestions(always=not settings.introspection),
         RequestSession,
     ]
     return strawberry.Schema(

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from connectors import ConnectorRegistry
 from gql.engine.engine import SyncEngine
 from gql.engine.progress import ProgressHub
+from gql.engine.retention import RetentionLoop
+from gql.notify.dispatcher import Notifier
 from gql.settings import Settings
 from gql.store.db import Database
 from gql.store.models import SyncRun
@@ -28,6 +30,9 @@ class Services:
     """The job queue (``PROVISYNC_EXECUTION=queue``); None in the embedded mode."""
     notifier: ProgressNotifier | None = field(default=None, repr=False)
     listener: ProgressListener | None = field(default=None, repr=False)
+    notifications: Notifier | None = field(default=None, repr=False)
+    """Sends webhook notifications the engine enqueued (background)."""
+    retention: RetentionLoop | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, registry: ConnectorRegistry | None = None) -> Services:
@@ -39,6 +44,9 @@ class Services:
         hub = ProgressHub()
         engine = SyncEngine(db, registry, settings, hub)
         services = cls(settings=settings, db=db, registry=registry, hub=hub, engine=engine)
+        services.notifications = Notifier(db, settings)
+        engine.notify = services.notifications.wake
+        services.retention = RetentionLoop(db, settings)
         if settings.execution == "queue":
             from gql.queue.jobs import JobQueue
             from gql.queue.progress import ProgressListener, ProgressNotifier
@@ -65,8 +73,14 @@ class Services:
             if part is not None:
                 await part.start()
         await self.engine.start()
+        for loop in (self.notifications, self.retention):
+            if loop is not None:
+                await loop.start()
 
     async def stop(self) -> None:
+        for loop in (self.retention, self.notifications):
+            if loop is not None:
+                await loop.stop()
         await self.engine.stop()
         for part in (self.listener, self.notifier):
             if part is not None:

@@ -58,6 +58,15 @@ class Settings(SecuritySettings):
     quarantine_max_seconds: float = Field(
         default=6 * 3600.0, gt=0, description="Longest delay between quarantine retries."
     )
+    retry_base_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="First delay before an entity whose push or write-back failed is tried "
+        "again (doubles with each failed attempt).",
+    )
+    retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest delay between retries of one entity."
+    )
     execution: Literal["inprocess", "queue"] = Field(
         default="inprocess",
         description="inprocess: this process runs syncs (embedded). queue: runs are jobs on "
@@ -81,6 +90,41 @@ class Settings(SecuritySettings):
     )
     on_demand_wait: float = Field(
         default=20.0, gt=0, description="Seconds provisionOnDemand waits for its run to end."
+    )
+    audit_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Audit events older than this many days are purged in "
+        "the background (0: kept forever).",
+    )
+    audit_retention_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="Seconds between checks for audit events to purge."
+    )
+    audit_retention_batch_size: int = Field(
+        default=5000, ge=1, description="Audit events deleted per transaction when purging."
+    )
+    export_batch_size: int = Field(
+        default=1000, ge=1, description="Rows read per query while streaming an audit export."
+    )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a webhook receiver may take to answer."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts at one webhook delivery before it is FAILED."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=10.0, gt=0, description="Delay before a failed delivery's first retry (doubles)."
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest delay between retries of a delivery."
+    )
+    webhook_tick_seconds: float = Field(
+        default=1.0, gt=0, description="Seconds between checks for webhook deliveries due."
+    )
+    webhook_write_back_failure_threshold: int = Field(
+        default=1,
+        ge=1,
+        description="A run with at least this many failed write-backs notifies webhooks.",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines as plain text, or as JSON objects (one a line)."

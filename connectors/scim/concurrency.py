@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from connectors import EntityOutcome, EntityState, RunFailure
+from connectors.scim.http import InvalidAnswer
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,20 @@ async def run_bounded(jobs: Sequence[Job], limit: int) -> list[EntityOutcome]:
                 raise
             except Exception as exc:
                 entities = crashed if isinstance(crashed, list) else [crashed]
-                log.exception("SCIM connector failed on %s %s", entities[0].kind, entities[0].key)
+                if isinstance(exc, InvalidAnswer):  # garbage about this entity: say what came
+                    reason = str(exc)
+                else:
+                    log.exception(
+                        "SCIM connector failed on %s %s", entities[0].kind, entities[0].key
+                    )
+                    reason = "internal error in the SCIM connector (details in the server log)"
                 return [
                     EntityOutcome(
                         kind=entity.kind,
                         key=entity.key,
                         state=EntityState.FAILED,
                         action=entity.action,
-                        reason=f"internal error in the SCIM connector: {type(exc).__name__}",
+                        reason=reason,
                     )
                     for entity in entities
                 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from connectors import (
@@ -191,7 +191,9 @@ class ScimConnector(Connector[ScimSettings]):
             return found if found is not None else by_id.get(hint or "")
 
         jobs: list[Job] = []
-        failed: list[EntityOutcome] = []
+        failed = self._unreadable(sync.finder, EntityKind.USER, desired, by_key, keys)
+        unread = {o.key for o in failed}
+        desired = [u for u in desired if u.key not in unread]
         new_users = [
             u for u in desired if keys[u.key] and existing(keys[u.key], u.target_id) is None
         ]
@@ -244,8 +246,11 @@ class ScimConnector(Connector[ScimSettings]):
         hints = [g.target_id for g in desired if g.target_id]
         hints += [r.target_id for r in removals if r.target_id]
         by_key, by_id = await sync.finder.find(names, hints)
+        group_keys = {g.key: group_key(g.display_name) for g in desired}
+        failed = self._unreadable(sync.finder, EntityKind.GROUP, desired, by_key, group_keys)
+        unread = {o.key for o in failed}
         jobs: list[Job] = []
-        for group in desired:
+        for group in (g for g in desired if g.key not in unread):
             # The group synced before comes first: after a rename its old name is still there.
             account = by_id.get(group.target_id or "") or by_key.get(group_key(group.display_name))
             crashed = EntityOutcome(kind=EntityKind.GROUP, key=group.key, state=EntityState.FAILED)
@@ -256,7 +261,29 @@ class ScimConnector(Connector[ScimSettings]):
                 kind=EntityKind.GROUP, key=removal.key, state=EntityState.FAILED
             )
             jobs.append((lambda r=removal, a=account: sync.remove(r, a), crashed))  # type: ignore[misc]
-        return await run_bounded(jobs, limit)
+        return failed + await run_bounded(jobs, limit)
+
+    @staticmethod
+    def _unreadable(
+        finder: Finder,
+        kind: EntityKind,
+        desired: Sequence[DesiredUser] | Sequence[DesiredGroup],
+        by_key: Mapping[str, Resource],
+        keys: Mapping[str, str | None],
+    ) -> list[EntityOutcome]:
+        """FAILED for entities whose account could only be read as garbage (not matched
+        otherwise): creating another account could duplicate it."""
+        return [
+            EntityOutcome(
+                kind=kind,
+                key=entity.key,
+                state=EntityState.FAILED,
+                target_id=entity.target_id,
+                reason=finder.unreadable[entity.target_id],
+            )
+            for entity in desired
+            if entity.target_id in finder.unreadable and (keys.get(entity.key) or "") not in by_key
+        ]
 
     def _bulk_size(self, creates: int) -> int:
         """Operations per /Bulk request, or 0 when creates go one by one."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors import TargetAttribute
-from connectors.scim.http import ScimHttp
+from connectors.scim.http import InvalidAnswer, ScimHttp
 from connectors.scim.mapping import ENTERPRISE
 
 
@@ -80,13 +80,23 @@ def _resources(body: Any) -> list[dict[str, Any]]:
 
 
 async def _get_json(http: ScimHttp, path: str) -> Any:
+    """The endpoint's JSON; ``None`` when it is not served (any status but 200).
+
+    :raises RunFailure: a 200 that is not JSON (an HTML page, a cut-off body): the run cannot
+        know what the target supports, and guessing could write the wrong way.
+    """
     response = await http.request("GET", path, label="discovery")
     if response.status_code != 200:
         return None
     try:
-        return response.json()
-    except ValueError:
-        return None
+        return http.document(response, expect="object")
+    except InvalidAnswer as garbage:
+        if response.content.lstrip().startswith(b"["):  # some providers answer a bare list
+            try:
+                return response.json()
+            except ValueError:
+                pass
+        raise garbage.run_failure() from None
 
 
 async def discover(http: ScimHttp) -> TargetFeatures:

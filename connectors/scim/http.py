@@ -5,6 +5,11 @@ connection errors with exponential backoff and full jitter, honouring ``Retry-Af
 ``max_retries`` times. A 401 or 403 raises :class:`~connectors.AuthenticationFailed`; a target
 that still does not answer after the retries raises :class:`~connectors.TargetUnreachable`.
 Any other status is returned for the caller to judge (a 4xx fails one entity only).
+
+An answer that is not SCIM JSON (an HTML page, invalid or cut-off JSON, the wrong shape) is
+described, never raised as a parser's exception: :meth:`ScimHttp.document` raises
+:class:`InvalidAnswer` with what the target did, which fails one entity, or the run when the
+request was a listing or discovery (the caller decides).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 
 import httpx2
 
-from connectors import AuthenticationFailed, TargetUnreachable
+from connectors import AuthenticationFailed, RunFailure, TargetUnreachable
 from connectors.scim.auth import Authenticator
 from connectors.scim.settings import ScimSettings
 
@@ -42,6 +47,27 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+class InvalidAnswer(Exception):
+    """The target answered something that is not the SCIM JSON asked for; the message says what."""
+
+    def run_failure(self) -> RunFailure:
+        """The same, as a whole-run failure (a listing or discovery cannot go on without it)."""
+        return RunFailure(f"the SCIM target gave an unusable answer: {self}")
+
+
+def transport_problem(exc: httpx2.HTTPError, timeout: float | None) -> str:
+    """What a failed exchange looked like on the wire, in words."""
+    if isinstance(exc, httpx2.TimeoutException):
+        return f"no answer within {timeout:g}s" if timeout else "no answer in time"
+    if isinstance(exc, httpx2.ConnectError):
+        return "the connection was refused"
+    if isinstance(exc, httpx2.RemoteProtocolError):
+        return "the connection closed before a complete answer"
+    if isinstance(exc, (httpx2.ReadError, httpx2.WriteError)):
+        return "the connection was reset"
+    return "the exchange failed"
 
 
 def describe(response: httpx2.Response) -> str:
@@ -86,6 +112,49 @@ class ScimHttp:
             return path
         return self.settings.base_url + path
 
+    def relative(self, url: str) -> str:
+        """A request's path as the reasons show it: ``/Groups``, not the whole URL."""
+        path = str(httpx2.URL(url).path)
+        prefix = str(httpx2.URL(self.settings.base_url).path).rstrip("/")
+        if prefix and path.startswith(prefix):
+            return path[len(prefix) :] or "/"
+        return path
+
+    def document(self, response: httpx2.Response, *, expect: str = "resource") -> dict[str, Any]:
+        """The JSON object of a 2xx answer, checked to be a SCIM ``resource`` or ``list``.
+
+        :raises InvalidAnswer: saying what came back instead.
+        """
+        request = response.request
+        said = f"{request.method} {self.relative(str(request.url))} answered {response.status_code}"
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if not response.content:
+            raise InvalidAnswer(f"{said} with an empty body, not SCIM JSON")
+        if kind and "json" not in kind:
+            raise InvalidAnswer(f"{said} with {kind}, not SCIM JSON")
+        try:
+            body = response.json()
+        except ValueError:
+            raise InvalidAnswer(
+                f"{said} with a body that is not valid JSON ({len(response.content)} bytes)"
+            ) from None
+        if expect == "list":
+            fits = (
+                isinstance(body, dict)
+                and isinstance(body.get("Resources", []), list)
+                and ("Resources" in body or "totalResults" in body)
+            )
+        elif expect == "resource":
+            fits = isinstance(body, dict) and bool(body.get("id"))
+        else:
+            fits = isinstance(body, dict)
+        if not fits:
+            shape = {"list": "a SCIM ListResponse", "resource": "a SCIM resource"}.get(
+                expect, "a JSON object"
+            )
+            raise InvalidAnswer(f"{said} with JSON that is not {shape}")
+        return body  # type: ignore[no-any-return]
+
     async def request(
         self,
         method: str,
@@ -112,11 +181,12 @@ class ScimHttp:
                 response = await self.client.request(
                     method, url, json=json, params=params, headers=sent_headers
                 )
-            except httpx2.HTTPError as exc:  # refused, reset, DNS, timeouts
+            except httpx2.HTTPError as exc:  # refused, reset, DNS, timeouts, cut-off bodies
                 if attempt >= self.settings.max_retries:
+                    problem = transport_problem(exc, self.client.timeout.read)
                     raise TargetUnreachable(
                         f"the SCIM target at {self.settings.base_url} does not answer "
-                        f"({type(exc).__name__} after {attempt + 1} attempts)"
+                        f"{method} {self.relative(url)} ({problem}, {attempt + 1} attempts)"
                     ) from None
                 await self._pause(attempt, None)
                 attempt += 1

@@ -4,6 +4,12 @@ A batch is looked up with OR filters (``userName eq "a" or userName eq "b" ...``
 chunk, when the target filters and the batch is small next to the target. Otherwise the whole
 collection is listed page by page once per connector instance (once per run) into a snapshot
 that later batches reuse and that this connector's own writes keep current.
+
+A target that refuses a filter with a 4xx (a strict parser and a ``"`` in a userName) is not a
+reason to fail anything: the finder lists the collection instead, for this and later batches.
+A listing that answers garbage fails the run (nothing can be compared without it); a read of
+one resource that answers garbage is remembered in :attr:`Finder.unreadable`, so only the
+entity it was about fails.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 
 from connectors.errors import TargetUnreachable
 from connectors.scim.discovery import TargetFeatures
-from connectors.scim.http import ScimHttp, describe
+from connectors.scim.http import InvalidAnswer, ScimHttp, describe
 
 Resource = dict[str, Any]
 KeyOf = Callable[[Mapping[str, Any]], str | None]
@@ -58,6 +64,10 @@ class ResourceIndex:
                 del self.by_key[key]
 
 
+class FilterRefused(Exception):
+    """The target answered a filtered listing with a 4xx (it cannot parse or run the filter)."""
+
+
 class Finder:
     """Looks up the resources of one endpoint by a match key (userName, email, displayName).
 
@@ -86,6 +96,10 @@ class Finder:
         self.chunk = max(1, min(chunk, features.filter_max_results or chunk))
         self.page_size = page_size
         self.snapshot: ResourceIndex | None = None
+        self.filter_refused: str | None = None
+        """Why the target refused a filter, once it did; lookups then list instead."""
+        self.unreadable: dict[str, str] = {}
+        """Resource ids whose read answered garbage, with what came back."""
 
     def remember(self, resource: Resource) -> None:
         """Keep the snapshot current after this connector wrote ``resource``."""
@@ -107,13 +121,25 @@ class Finder:
         hints = [h for h in dict.fromkeys(hints) if h]
         if self.snapshot is None and await self._should_list(len(wanted)):
             await self.load_snapshot()
-        found = self.snapshot if self.snapshot is not None else await self._filtered(wanted)
+        found = self.snapshot
+        if found is None:
+            try:
+                found = await self._filtered(wanted)
+            except FilterRefused as refused:
+                self.filter_refused = str(refused)
+                await self.load_snapshot()
+                found = self.snapshot
+                assert found is not None
         by_key = {k: found.by_key[k] for k in wanted if k in found.by_key}
         by_id = {h: found.by_id[h] for h in hints if h in found.by_id}
         if self.snapshot is None:  # a filter only saw the keys asked for: verify other hints
             for hint in hints:
                 if hint not in by_id:
-                    resource = await self.get(hint)
+                    try:
+                        resource = await self.get(hint)
+                    except InvalidAnswer as garbage:
+                        self.unreadable[hint] = str(garbage)
+                        continue
                     if resource is not None:
                         by_id[hint] = resource
         return by_key, by_id
@@ -132,10 +158,13 @@ class Finder:
         return found
 
     async def get(self, rid: str) -> Resource | None:
+        """One resource by id; ``None`` when the target does not know it.
+
+        :raises InvalidAnswer: the target answered 200 with something that is not the resource.
+        """
         response = await self.http.request("GET", f"{self.endpoint}/{rid}", label="get")
         if response.status_code == 200:
-            body = response.json()
-            return body if isinstance(body, dict) else None
+            return self.http.document(response)
         if response.status_code in (400, 404):
             return None
         raise TargetUnreachable(
@@ -143,7 +172,7 @@ class Finder:
         )
 
     async def _should_list(self, wanted: int) -> bool:
-        if not self.features.filter:
+        if not self.features.filter or self.filter_refused:
             return True
         filters = math.ceil(wanted / self.chunk)
         if filters <= 1:
@@ -180,7 +209,9 @@ class Finder:
             start = 1
             while True:
                 page = await self._page(
-                    {"filter": expression, "startIndex": start, "count": self.chunk * 2}, "filter"
+                    {"filter": expression, "startIndex": start, "count": self.chunk * 2},
+                    "filter",
+                    filtered=True,
                 )
                 resources = [r for r in page.get("Resources") or [] if isinstance(r, dict)]
                 for resource in resources:
@@ -190,12 +221,19 @@ class Finder:
                     break
         return index
 
-    async def _page(self, params: dict[str, Any], label: str) -> dict[str, Any]:
+    async def _page(
+        self, params: dict[str, Any], label: str, *, filtered: bool = False
+    ) -> dict[str, Any]:
         response = await self.http.request("GET", self.endpoint, params=params, label=label)
-        if response.status_code != 200:
+        status = response.status_code
+        if filtered and 400 <= status < 500 and status not in (401, 403, 429):
+            raise FilterRefused(f"GET {self.endpoint} with a filter answered {describe(response)}")
+        if status != 200:
             # Without a way to read the target nothing can be compared: the run fails.
             raise TargetUnreachable(
                 f"the SCIM target failed to list {self.endpoint} ({describe(response)})"
             )
-        body = response.json()
-        return body if isinstance(body, dict) else {}
+        try:
+            return self.http.document(response, expect="list")
+        except InvalidAnswer as garbage:
+            raise garbage.run_failure() from None

@@ -34,6 +34,7 @@ from connectors import (
     WriteBackOutcome,
     WriteBackRequest,
 )
+from connectors.redaction import Scrubber
 from connectors.testing.target import ConformanceTarget
 
 T = TypeVar("T")
@@ -84,8 +85,11 @@ class KitSession:
             pytest.fail(f"the connector did not finish {what} within {self.target.timeout:g}s")
 
     def check_text(self, text: str | None, where: str) -> None:
-        for secret in self.target.secret_values():
-            assert secret not in (text or ""), f"{where} shows a secret value: {text!r}"
+        """Fail when ``text`` shows a secret; the failure shows the text redacted."""
+        scrub = Scrubber(self.target.secret_values(), self.target.user_values())
+        for form in scrub.forms:
+            if form in (text or ""):
+                raise AssertionError(f"{where} shows a secret value: {scrub(text)!r}")
 
     async def reconcile(self, request: ReconcileRequest) -> dict[Key, EntityOutcome]:
         """Reconcile and check the outcomes; return them by (kind, key)."""
@@ -277,4 +281,9 @@ class Kit:
             async with kit_session(self.registry, self.target, settings) as session:
                 await scenario(session)
 
-        asyncio.run(main())
+        scrub = Scrubber(self.target.secret_values(), self.target.user_values())
+        try:
+            asyncio.run(main())
+        except AssertionError as failure:
+            # What the kit prints lands in a plugin's CI log: never with the secret in it.
+            raise AssertionError(scrub(str(failure), limit=20_000)) from None

@@ -15,6 +15,7 @@ from connectors import ConnectionTestResult, Connector, Direction, ReconcileRequ
 from connectors.testing.inbound import InboundScenarios
 from connectors.testing.outbound import OutboundScenarios, desired_user
 from connectors.testing.session import Kit, KitSession, scenario
+from connectors.testing.truthful import TruthScenarios
 
 
 class CommonScenarios:
@@ -90,7 +91,7 @@ class CommonScenarios:
         conformance_kit.run(scenario, settings=settings)
 
 
-class OutboundConformance(CommonScenarios, OutboundScenarios):
+class OutboundConformance(CommonScenarios, OutboundScenarios, TruthScenarios):
     """For connectors that write to a target: ``class TestX(OutboundConformance): pass``."""
 
 
@@ -98,7 +99,7 @@ class InboundConformance(CommonScenarios, InboundScenarios):
     """For connectors that read from a source: ``class TestX(InboundConformance): pass``."""
 
 
-class ConnectorConformance(CommonScenarios, OutboundScenarios, InboundScenarios):
+class ConnectorConformance(CommonScenarios, OutboundScenarios, TruthScenarios, InboundScenarios):
     """Every scenario; subclass it as ``class TestMyConnector(ConnectorConformance): pass``.
 
     It needs the ``connectors.testing.conformance`` pytest plugin and a ``conformance_target``

@@ -10,7 +10,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from connectors.testing.truth import TargetReader
 
 T = TypeVar("T")
 
@@ -45,6 +48,9 @@ class ConformanceTarget:
     :param write_back_values: values the kit writes back, by canonical attribute, when the
         source is picky (``{"phone": "+1 555-0100"}``).
     :param timeout: seconds one connector call may take before the scenario fails.
+    :param truth_reader: reads the target directly (a
+        :class:`~connectors.testing.truth.TargetReader`); turns on the truth scenario, which
+        checks the reported outcomes against what the target holds.
     """
 
     connector_type: str
@@ -61,10 +67,15 @@ class ConformanceTarget:
     unreachable_settings: Mapping[str, Any] | None = None
     write_back_values: Mapping[str, Any] = field(default_factory=dict)
     timeout: float = 30.0
+    truth_reader: TargetReader | None = None
 
     def secret_values(self) -> list[str]:
         """The secret strings that must never appear in what a connector reports."""
         return [str(v) for v in self.secrets.values() if v is not None and len(str(v)) >= 4]
+
+    def user_values(self) -> list[str]:
+        """Plain settings strings that may pair with a secret (``user:password``)."""
+        return [v for v in self.settings.values() if isinstance(v, str) and len(v) <= 256]
 
 
 async def maybe_await(value: T | Awaitable[T]) -> T:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from connectors.urls import check_target_url
 from connectors.workday.extension_fields import check
 
 WriteBackAttribute = Literal["email", "phone", "userName"]
@@ -14,17 +15,26 @@ WriteBackAttribute = Literal["email", "phone", "userName"]
 class WorkdaySettings(BaseModel):
     """What a Workday connection needs: the endpoint, an integration system user, options."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Unknown keys and wrong types are refused ("8" is not 8), never silently fixed.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     base_url: str = Field(
         description="Workday Web Services host, e.g. https://wd2-impl-services1.workday.com",
         min_length=1,
     )
-    tenant: str = Field(description="The tenant name in the service URL.", min_length=1)
+    tenant: str = Field(
+        description="The tenant name in the service URL.",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+    )
     api_version: str = Field("v44.0", pattern=r"^v\d+(\.\d+)?$",
                              description="Workday Web Services version, e.g. v44.0.")
     username: str = Field(
-        description="Integration system user; '@tenant' is added when missing.", min_length=1
+        description="Integration system user; '@tenant' is added when missing.",
+        min_length=1,
+        max_length=256,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
     )
     password: SecretStr = Field(description="The integration system user's password.")
     page_size: int = Field(100, ge=1, le=999, description="Workers per Get_Workers page.")
@@ -32,7 +42,9 @@ class WorkdaySettings(BaseModel):
         default_factory=lambda: list[WriteBackAttribute](["email", "phone"]),
         description="Directory attributes written back to Workday.",
     )
-    phone_device_type: str = Field("Landline", description="Device type of written phones.")
+    phone_device_type: str = Field(
+        "Landline", max_length=64, description="Device type of written phones."
+    )
     extension_fields: dict[str, str] = Field(
         default_factory=dict,
         description="Worker fields read into directory extension attributes: attribute name to "
@@ -51,9 +63,7 @@ class WorkdaySettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with http:// or https://")
-        return value.rstrip("/")
+        return check_target_url(value, "base_url")
 
     @property
     def endpoint(self) -> str:

@@ -20,12 +20,17 @@ from connectors import (
     RunFailure,
     UnsupportedOperation,
     WriteBackOutcome,
+    WriteBackRequest,
 )
+from connectors.redaction import Scrubber
 from connectors.types import ConnectorContext
 from gql.engine.progress import ProgressHub
 from gql.engine.recorder import record_outcomes, record_preview, record_write_backs
+from gql.engine.retries import RetryPolicy, track_outcomes, track_write_backs
+from gql.engine.scrubbing import scrub_outcomes, scrub_write_backs, scrubber_for
 from gql.observability.runs import RunObserver
 from gql.security.crypto import SecretsUnreadable, decrypt_secrets
+from gql.security.egress import egress_problems
 from gql.store.db import Database
 from gql.store.models import ProvisioningConnection, Rule, SyncRun
 
@@ -40,7 +45,10 @@ class ConnectorUnavailable(RunFailure):
 
 
 def open_connector(
-    registry: ConnectorRegistry, connection: ProvisioningConnection, request_timeout: float
+    registry: ConnectorRegistry,
+    connection: ProvisioningConnection,
+    request_timeout: float,
+    egress: Any = None,
 ) -> Connector[Any]:
     """Create the connector instance of a connection, or fail the run with a clear reason."""
     if registry.get(connection.connector_type) is None:
@@ -61,6 +69,10 @@ def open_connector(
         )
     except Exception as exc:
         raise ConnectorUnavailable(f"connection {connection.name!r} has invalid settings") from exc
+    if refused := egress_problems(settings, egress):
+        raise ConnectorUnavailable(
+            f"connection {connection.name!r} may not be reached: {refused[0][1]}"
+        )
     context = ConnectorContext(
         connection_id=str(connection.id),
         connection_name=connection.name,
@@ -109,6 +121,23 @@ class RunContext:
     """A new connector of the same connection: a chunk taken over from a dead worker is
     pushed with one, as what this connector read of the target may predate that worker's
     writes."""
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    retry_known: bool = True
+    """The rule may have entities in the retry queue (cleared when it is known to have none,
+    so a resync without failures asks nothing more of the database)."""
+    record_unpushed: bool = False
+    """A run pushing specific changes (incremental, retry): when it fails as a whole, the
+    entities it was pushing are recorded FAILED with the reason, and queued for a retry."""
+
+    @property
+    def outbound(self) -> bool:
+        return self.rule.direction == "OUTBOUND"
+
+    scrub: Scrubber = field(default_factory=Scrubber)
+    """Scrubs target text of this connection's secrets before it is stored (see __post_init__)."""
+
+    def __post_init__(self) -> None:
+        self.scrub = scrubber_for(self.connection)
 
     @property
     def rule_id(self) -> int:
@@ -184,16 +213,20 @@ class RunContext:
         names: Mapping[tuple[EntityKind, str], str],
         processed: int = 0,
         also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        *,
+        observe: bool = True,
     ) -> None:
         """Store outcomes and advance progress in one transaction, then publish progress.
 
         :param also: more to write in the same transaction, first (a chunk's checkpoint); it
             may raise to write nothing.
+        :param observe: count FAILED outcomes as connector errors (not when they stand for a
+            run's failure as a whole, which the run's metrics count once).
         """
         async with self.db.session() as session:
             if also is not None:
                 await also(session)
-            await self.record_in(session, outcomes, names, processed)
+            await self.record_in(session, outcomes, names, processed, observe=observe)
             await session.commit()
         self.hub.publish(self.run)
 
@@ -203,8 +236,11 @@ class RunContext:
         outcomes: Sequence[EntityOutcome],
         names: Mapping[tuple[EntityKind, str], str],
         processed: int,
+        *,
+        observe: bool = True,
     ) -> None:
         """Store outcomes and advance progress within the caller's transaction (no commit)."""
+        outcomes = scrub_outcomes(self.scrub, outcomes)
         if self.preview:
             await record_preview(session, run_id=self.run.id, outcomes=outcomes, names=names)
             self.counts.update(o.action.value for o in outcomes)
@@ -214,17 +250,52 @@ class RunContext:
             session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes, names=names
         )
         self.counts.update(summary)
-        self.observer.outcomes_recorded(outcomes)
+        if observe:
+            self.observer.outcomes_recorded(outcomes)
+        if self.outbound:
+            self.retry_known = await track_outcomes(
+                session,
+                rule_id=self.rule_id,
+                run_id=self.run.id,
+                outcomes=outcomes,
+                names=names,
+                policy=self.retry_policy,
+                known=self.retry_known,
+            )
         await self._advance(session, processed)
 
-    async def record_write_backs(self, outcomes: Sequence[WriteBackOutcome]) -> None:
+    async def record_write_backs(
+        self,
+        outcomes: Sequence[WriteBackOutcome],
+        requests: Sequence[WriteBackRequest] = (),
+        names: Mapping[str, str] | None = None,
+        *,
+        observe: bool = True,
+    ) -> None:
+        """Store write-back results; failed ones wait in the retry queue, with the attributes
+        their request carried."""
+        outcomes = scrub_write_backs(self.scrub, outcomes)
         async with self.db.session() as session:
             failed = await record_write_backs(
-                session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes
+                session,
+                rule_id=self.rule_id,
+                run_id=self.run.id,
+                outcomes=outcomes,
+                written={r.key: r.attributes for r in requests},
+            )
+            await track_write_backs(
+                session,
+                rule_id=self.rule_id,
+                run_id=self.run.id,
+                outcomes=outcomes,
+                fields={r.key: list(r.attributes) for r in requests},
+                names=names or {},
+                policy=self.retry_policy,
             )
             self.counts["WRITE_BACK_FAILED"] += failed
             self.counts["WRITE_BACK"] += len(outcomes)
-            self.observer.write_backs_recorded(outcomes)
+            if observe:
+                self.observer.write_backs_recorded(outcomes)
             await self._advance(session, 0)
             await session.commit()
 

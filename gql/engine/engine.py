@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_
 from sqlmodel import col, select
 
 from connectors import (
@@ -24,8 +24,10 @@ from connectors import (
     Direction,
     RunFailure,
 )
+from connectors.redaction import Scrubber
 from gql.engine.context import RunContext, open_connector
 from gql.engine.inbound import read_inbound, write_back_changes
+from gql.engine.notices import run_end_notices
 from gql.engine.on_demand import OnDemand, Step, StepStatus
 from gql.engine.outbound import (
     full_outbound,
@@ -36,7 +38,10 @@ from gql.engine.outbound import (
 from gql.engine.progress import ProgressHub
 from gql.engine.protection import discard_held, release_held
 from gql.engine.quarantine import count_failure, end_quarantine
-from gql.engine.recorder import admin_event
+from gql.engine.recorder import admin_event, run_failed_event
+from gql.engine.recovery import fail_interrupted_runs
+from gql.engine.retries import RetryPolicy, drop_orphans, has_entries
+from gql.engine.retry_runs import start_due_retries
 from gql.observability.logs import bind_run
 from gql.observability.runs import RunObserver
 from gql.settings import Settings
@@ -69,6 +74,8 @@ class RunKind(StrEnum):
     """Applies deprovisions an operator released from deletion protection."""
     ON_DEMAND = "ON_DEMAND"
     """One user or group provisioned now, at an operator's request."""
+    RETRY = "RETRY"
+    """Entities whose push or write-back failed, tried again (see :mod:`gql.engine.retries`)."""
 
 
 Work = Callable[[RunContext], Awaitable[None]]
@@ -100,6 +107,8 @@ class SyncEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending_users: dict[int, set[str]] = {}
         self._pending_groups: set[int] = set()
+        self._pending_forgotten: dict[int, set[int]] = {}
+        """Rules that lost deleted groups: those groups are pushed (deprovisioned) once more."""
         self._wake = asyncio.Event()
         self._pushing = False
         self._loops: list[asyncio.Task[None]] = []
@@ -108,25 +117,23 @@ class SyncEngine:
         """The job queue in the scale-out mode: runs become jobs for worker processes."""
         self.now: Callable[[], datetime] = utcnow
         """The engine's clock (tests move it to check quarantine schedules)."""
+        self.notify: Callable[[], None] = lambda: None
+        """Rung after a commit that may have enqueued notifications (the notifier wakes)."""
 
     async def start(self) -> None:
         """Fail runs a previous process left unfinished, then start the change and poll loops."""
         if self.queue is not None:
             # Runs belong to the job queue: workers resume them; a periodic job polls.
-            self._loops = [asyncio.create_task(self._push_changes_loop(), name="provisync-push")]
+            self._loops = [
+                asyncio.create_task(self._push_changes_loop(), name="provisync-push"),
+                asyncio.create_task(self._retry_loop(), name="provisync-retry"),
+            ]
             return
-        async with self.db.session() as session:
-            await session.execute(
-                update(SyncRun)
-                .where(col(SyncRun.status).in_(ACTIVE_STATUSES))  # type: ignore[attr-defined]
-                .values(
-                    status="FAILED", error="interrupted: the process stopped", finished_at=utcnow()
-                )
-            )
-            await session.commit()
+        await fail_interrupted_runs(self.db, self.retry_policy)
         self._loops = [
             asyncio.create_task(self._push_changes_loop(), name="provisync-push"),
             asyncio.create_task(self._poll_loop(), name="provisync-poll"),
+            asyncio.create_task(self._retry_loop(), name="provisync-retry"),
         ]
 
     async def stop(self) -> None:
@@ -138,7 +145,13 @@ class SyncEngine:
     async def wait_idle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until no run is pending or running (tests, demo seeding, shutdown)."""
         async with asyncio.timeout(timeout):
-            while self._tasks or self._pending_users or self._pending_groups or self._pushing:
+            while (
+                self._tasks
+                or self._pending_users
+                or self._pending_groups
+                or self._pending_forgotten
+                or self._pushing
+            ):
                 if self._tasks:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
                 else:
@@ -146,8 +159,13 @@ class SyncEngine:
 
     # runs ---------------------------------------------------------------------------------
 
-    async def request_run(self, rule_id: int, kind: RunKind, actor: str = "system") -> SyncRun:
-        """Start a run of a rule, or return the full resync already queued or running."""
+    async def request_run(
+        self, rule_id: int, kind: RunKind, actor: str = "system", reason: str | None = None
+    ) -> SyncRun:
+        """Start a run of a rule, or return the full resync already queued or running.
+
+        :param reason: why, when it is not a plain request ("the rule was enabled").
+        """
         async with self._request_lock:
             async with self.db.session() as session:
                 if kind in (RunKind.FULL, RunKind.POLL):
@@ -162,11 +180,18 @@ class SyncEngine:
                     )
                     if current is not None:
                         return current
-                run = SyncRun(rule_id=rule_id, kind=kind.value, status="QUEUED", started_by=actor)
+                run = SyncRun(
+                    rule_id=rule_id,
+                    kind=kind.value,
+                    status="QUEUED",
+                    started_by=actor,
+                    reason=reason,
+                )
                 session.add(run)
                 if kind in _AUDITED_REQUESTS:
                     await session.flush()
                     operation, message = _AUDITED_REQUESTS[kind]
+                    message = f"{message}: {reason}" if reason else message
                     session.add(
                         admin_event(
                             operation=operation,
@@ -179,6 +204,7 @@ class SyncEngine:
                 if kind is RunKind.FULL and actor not in ("system", QUARANTINE_ACTOR):
                     await end_quarantine(session, rule_id, f"manual resync by {actor}")
                 await session.commit()
+        self.notify()
         return await self._launch(run, {}, set())
 
     async def _launch(
@@ -312,6 +338,8 @@ class SyncEngine:
             failure: BaseException | None = None
             try:
                 ctx = await self._begin(run)
+                async with self.db.session() as session:
+                    ctx.retry_known = await has_entries(session, ctx.rule_id)
                 if work is not None:
                     await work(ctx)
                 else:
@@ -319,8 +347,9 @@ class SyncEngine:
                 await self._finish(run, "SUCCEEDED", None, ctx)
             except RunFailure as exc:
                 failure = exc
-                log.warning("run %s of rule %s failed: %s", run.id, run.rule_id, exc)
-                await self._finish(run, "FAILED", str(exc), ctx, whole_failure=True)
+                reason = (ctx.scrub if ctx is not None else Scrubber())(str(exc))
+                log.warning("run %s of rule %s failed: %s", run.id, run.rule_id, reason)
+                await self._finish(run, "FAILED", reason, ctx, whole_failure=True)
             except asyncio.CancelledError as exc:
                 failure = exc
                 await asyncio.shield(
@@ -355,7 +384,9 @@ class SyncEngine:
 
     def _context(self, run: SyncRun, rule: Rule, connection: ProvisioningConnection) -> RunContext:
         def reopen() -> Connector[Any]:
-            return open_connector(self.registry, connection, self.settings.request_timeout)
+            return open_connector(
+                self.registry, connection, self.settings.request_timeout, self.settings
+            )
 
         connector = reopen()
         queue = self.queue
@@ -382,7 +413,13 @@ class SyncEngine:
             chunk_size=self.settings.resync_chunk_size,
             lease_seconds=self.settings.worker_stalled_seconds,
             reopen=reopen,
+            retry_policy=self.retry_policy,
+            record_unpushed=run.kind in (RunKind.INCREMENTAL.value, RunKind.RETRY.value),
         )
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(self.settings.retry_base_seconds, self.settings.retry_max_seconds)
 
     async def help(self, run_id: int) -> None:
         """Push chunks of a split full resync that another worker runs (queue mode)."""
@@ -431,6 +468,9 @@ class SyncEngine:
                 if outbound
                 else read_inbound(ctx, incremental=False, changed=self.users_changed)
             )
+            async with self.db.session() as session:
+                await drop_orphans(session, ctx.rule_id, ctx.run.id)
+                await session.commit()
         elif kind is RunKind.POLL:
             await read_inbound(
                 ctx, incremental=ctx.rule.watermark is not None, changed=self.users_changed
@@ -460,6 +500,8 @@ class SyncEngine:
             counts towards quarantine; an engine crash or a stopped process does not.
         """
         now = self.now()
+        # The one way a run's error is stored: target text in it is scrubbed here too.
+        error = (ctx.scrub if ctx is not None else Scrubber())(error)
         async with self.db.session() as session:
             run.status, run.error, run.finished_at = status, error, now
             if ctx is not None:
@@ -470,6 +512,8 @@ class SyncEngine:
             rule = await session.get(Rule, run.rule_id)
             kind = RunKind(run.kind)
             if rule is not None and kind is not RunKind.PREVIEW:
+                threshold = self.settings.webhook_write_back_failure_threshold
+                session.add_all(run_end_notices(run, rule, whole_failure, threshold))
                 rule.last_run_status, rule.last_run_error = status, error
                 if status == "SUCCEEDED":
                     rule.last_sync_at = now
@@ -479,8 +523,12 @@ class SyncEngine:
                     await end_quarantine(session, rule.id or 0, "a run succeeded", run.id)
                 elif whole_failure and kind in QUARANTINE_KINDS:
                     count_failure(session, rule, error or "failed", now, run.id, self.settings)
+            if status == "FAILED" and rule is not None:
+                # A run that failed as a whole ends in the audit log too, with its reason.
+                session.add(run_failed_event(run, kind.value, error))
             await session.commit()
         self.hub.publish(run)
+        self.notify()
 
     # directory changes ------------------------------------------------------------------
 
@@ -496,6 +544,13 @@ class SyncEngine:
         if group_ids:
             self._wake.set()
 
+    def groups_forgotten(self, rule_ids: Collection[int], group_id: int) -> None:
+        """Rules stopped naming a deleted group: push their groups, so its copy goes."""
+        for rule_id in rule_ids:
+            self._pending_forgotten.setdefault(rule_id, set()).add(group_id)
+        if rule_ids:
+            self._wake.set()
+
     async def _push_changes_loop(self) -> None:
         while True:
             await self._wake.wait()
@@ -503,15 +558,21 @@ class SyncEngine:
             self._wake.clear()
             users, self._pending_users = self._pending_users, {}
             groups, self._pending_groups = self._pending_groups, set()
+            forgotten, self._pending_forgotten = self._pending_forgotten, {}
             self._pushing = True  # until the runs exist: wait_idle must not slip in between
             try:
-                await self._push_changes(users, groups)
+                await self._push_changes(users, groups, forgotten)
             except Exception:
                 log.exception("pushing directory changes failed")
             finally:
                 self._pushing = False
 
-    async def _push_changes(self, users: dict[int, set[str]], groups: set[int]) -> None:
+    async def _push_changes(
+        self,
+        users: dict[int, set[str]],
+        groups: set[int],
+        forgotten: Mapping[int, set[int]] | None = None,
+    ) -> None:
         edited = [user_id for user_id, fields in users.items() if fields]
         owners: dict[int, int | None] = {}
         full_pending: set[int] = set()
@@ -544,7 +605,9 @@ class SyncEngine:
             if rule.direction == Direction.OUTBOUND.value:
                 if rule.quarantined_at is not None or rule.id in full_pending:
                     continue  # its next full resync carries these changes
-                relevant_groups = groups & set(rule.group_ids)
+                relevant_groups = (groups & set(rule.group_ids)) | (forgotten or {}).get(
+                    rule.id, set()
+                )
                 if users or relevant_groups:
                     await self._start(rule.id, RunKind.INCREMENTAL, users, relevant_groups)
                 continue
@@ -557,9 +620,35 @@ class SyncEngine:
     ) -> None:
         async with self.db.session() as session:
             run = SyncRun(rule_id=rule_id, kind=kind.value, status="QUEUED")
+            if kind is RunKind.INCREMENTAL:
+                # Stored with the run: if the process dies before the push ends, the next
+                # one queues these changes for a retry instead of forgetting them.
+                run.checkpoint = {"pending_users": sorted(users), "pending_groups": sorted(groups)}
             session.add(run)
             await session.commit()
         await self._launch(run, users, groups)
+
+    # retries ------------------------------------------------------------------------------
+
+    async def _retry_loop(self) -> None:
+        while True:
+            try:
+                await self.retry_due()
+            except Exception:
+                log.exception("scheduling entity retries failed")
+            await asyncio.sleep(self.settings.scheduler_tick)
+
+    async def retry_due(self, now: datetime | None = None) -> list[SyncRun]:
+        """Start a RETRY run for each rule with entities due in the retry queue.
+
+        :param now: the time to judge by (default: the engine's clock).
+        """
+        return await start_due_retries(
+            self.db,
+            self.retry_policy,
+            now or self.now(),
+            lambda run, work: self._spawn(run, {}, set(), work),
+        )
 
     # inbound polls ----------------------------------------------------------------------
 

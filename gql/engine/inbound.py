@@ -26,7 +26,9 @@ from connectors import (
     EntityOutcome,
     EntityState,
     ReadPage,
+    RunFailure,
     UserRecord,
+    WriteBackOutcome,
     WriteBackRequest,
 )
 from gql.engine.context import RunContext
@@ -383,10 +385,29 @@ async def read_inbound(ctx: RunContext, *, incremental: bool, changed: Directory
 
 
 async def write_back(ctx: RunContext, requests: list[WriteBackRequest]) -> None:
-    """Write directory values back to the source and record each user's outcome."""
-    outcomes = await ctx.call(ctx.connector.write_back(requests), "write back")
+    """Write directory values back to the source and record each user's outcome.
+
+    A write-back that fails as a whole (the source is down) fails every user it carried,
+    with the reason: they count in ``writeBackFailures`` and wait in the retry queue.
+    """
+    try:
+        outcomes = await ctx.call(ctx.connector.write_back(requests), "write back")
+    except RunFailure as exc:
+        if not ctx.preview:
+            failed = [
+                WriteBackOutcome(key=r.key, ok=False, reason=f"not written back: {exc}")
+                for r in requests
+            ]
+            await ctx.record_write_backs(failed, requests, observe=False)
+        raise
     asked = {r.key for r in requests}
-    await ctx.record_write_backs([o for o in outcomes if o.key in asked])
+    reported = [o for o in outcomes if o.key in asked]
+    missing = asked - {o.key for o in reported}
+    reported += [
+        WriteBackOutcome(key=k, ok=False, reason="the connector reported no outcome")
+        for k in sorted(missing)
+    ]
+    await ctx.record_write_backs(reported, requests)
 
 
 async def write_back_changes(ctx: RunContext, changes: Mapping[int, Collection[str]]) -> None:

@@ -29,6 +29,7 @@ from gql.engine.mapping_eval import compiled
 from gql.engine.outbound import Names, desired_groups, map_user, reconcile_batch
 from gql.engine.recorder import load_states
 from gql.engine.scope import compile_scope
+from gql.engine.scrubbing import scrub_outcomes
 from gql.store.models import DirectoryGroup, DirectoryUser, GroupMembership
 
 
@@ -97,7 +98,7 @@ class OnDemand:
                 ]
             )
         await self._match(ctx, request, EntityKind.USER, key)
-        outcomes = await reconcile_batch(ctx, request, names, 1)
+        outcomes = scrub_outcomes(ctx.scrub, await reconcile_batch(ctx, request, names, 1))
         self._ended(outcomes, EntityKind.USER, key)
 
     async def group(self, ctx: RunContext, group_id: int) -> None:
@@ -150,7 +151,9 @@ class OnDemand:
         desired, group_names = await desired_groups(ctx, [group_id], set(keys))
         request = ReconcileRequest(groups=desired)
         await self._match(ctx, request, EntityKind.GROUP, str(group_id))
-        outcomes = await reconcile_batch(ctx, request, group_names, 1)
+        outcomes = scrub_outcomes(
+            ctx.scrub, await reconcile_batch(ctx, request, group_names, 1)
+        )
         self._ended(outcomes, EntityKind.GROUP, str(group_id))
 
     async def _match(

@@ -19,6 +19,7 @@ from connectors import (
     MemberRef,
     ReconcileRequest,
     Removal,
+    RunFailure,
 )
 from gql.engine.chunks import Checkpoint, help_run, plan, run_split
 from gql.engine.context import RunContext
@@ -27,6 +28,7 @@ from gql.engine.mapping_eval import CompiledMapping, compiled
 from gql.engine.protection import guard_removals, mark_applied, released_removals
 from gql.engine.recorder import load_states
 from gql.engine.scope import Predicate, compile_scope
+from gql.engine.unpushed import groups_unpushed, record_unpushed
 from gql.store.models import (
     DirectoryGroup,
     DirectoryUser,
@@ -76,7 +78,14 @@ async def reconcile_batch(
     if asked:
         if ctx.preview:
             request = replace(request, dry_run=True)
-        outcomes += _complete(await ctx.call(ctx.connector.reconcile(request), "reconcile"), asked)
+        try:
+            outcomes += _complete(
+                await ctx.call(ctx.connector.reconcile(request), "reconcile"), asked
+            )
+        except RunFailure as exc:
+            if ctx.record_unpushed and not ctx.preview:
+                await record_unpushed(ctx, request, names, processed, asked, str(exc))
+            raise
     # Leaving scope with "do nothing" needs no connector: the entity just stops being impacted.
     outcomes += [
         EntityOutcome(kind=r.kind, key=r.key, state=EntityState.SUCCESS, removed=True)
@@ -379,13 +388,19 @@ async def incremental_outbound(
         {(EntityKind.USER, k): row.display_name for k, row in known.items() if k not in wanted}
     )
     removals = await _guarded(ctx, EntityKind.USER, removals, names)
-    outcomes = await reconcile_batch(
-        ctx, ReconcileRequest(users=desired, removals=removals), names, len(keys), None, failed
-    )
+    # The callers pass the groups that matter to this rule (its groups, and groups it lost).
+    touched = set(group_ids)
+    try:
+        outcomes = await reconcile_batch(
+            ctx, ReconcileRequest(users=desired, removals=removals), names, len(keys), None, failed
+        )
+    except RunFailure as exc:
+        if ctx.record_unpushed and touched:
+            await groups_unpushed(ctx, touched, str(exc))
+        raise
     scope_moved = bool(removals) or any(d.key not in known for d in desired)
     # A (re)created account, or a create that failed, changes the member ids groups must hold.
     scope_moved = scope_moved or any(o.action is Action.CREATE for o in outcomes)
-    touched = set(group_ids) & set(ctx.rule.group_ids)
     if scope_moved or touched:
         async with ctx.db.session() as session:
             in_scope = set(

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from connectors import DeprovisionAction, EntityKind, EntityOutcome, EntityState, Removal
 from gql.engine.context import RunContext
+from gql.engine.notices import NoticeType, notice
 from gql.engine.recorder import admin_event, record_outcomes
 from gql.store.db import Database
 from gql.store.models import EntitySyncState, HeldOperation, Rule
@@ -99,6 +100,18 @@ async def guard_removals(
                     rule_id=ctx.rule_id,
                     run_id=ctx.run.id,
                     outcome="HELD",
+                )
+            )
+            session.add(
+                notice(
+                    NoticeType.OPERATIONS_HELD,
+                    rule_id=ctx.rule_id,
+                    run_id=ctx.run.id,
+                    ruleName=ctx.rule.name,
+                    kind=kind.value,
+                    held=len(pending),
+                    limit=limit,
+                    reason=why,
                 )
             )
         await session.commit()

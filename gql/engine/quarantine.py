@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.engine.notices import NoticeType, notice
 from gql.engine.recorder import admin_event
 from gql.settings import Settings
 from gql.store.models import Rule
@@ -52,6 +53,18 @@ def count_failure(
             outcome="FAILED",
         )
     )
+    if entering:
+        session.add(
+            notice(
+                NoticeType.RULE_QUARANTINED,
+                rule_id=rule.id,
+                run_id=run_id,
+                ruleName=rule.name,
+                failures=rule.failure_streak,
+                reason=error,
+                nextAttemptAt=rule.quarantine_next_at.isoformat(),
+            )
+        )
 
 
 async def end_quarantine(
@@ -74,5 +87,14 @@ async def end_quarantine(
                 actor="system",
                 rule_id=rule_id,
                 run_id=run_id,
+            )
+        )
+        session.add(
+            notice(
+                NoticeType.RULE_RELEASED,
+                rule_id=rule_id,
+                run_id=run_id,
+                ruleName=rule.name,
+                why=why,
             )
         )

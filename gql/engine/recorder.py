@@ -28,6 +28,7 @@ from gql.store.models import (
     EntitySyncState,
     PreviewItem,
     RuleCounts,
+    SyncRun,
     table_of,
     utcnow,
 )
@@ -166,7 +167,8 @@ async def record_outcomes(
     Rows are written in bulk, and an entity whose state, reason and differences did not
     change is not written at all, so a resync where nothing changed writes nothing here.
 
-    :return: how many outcomes ended in each state, and ``REMOVED`` for deprovisioned ones.
+    :return: how many outcomes ended in each state, ``REMOVED`` for deprovisioned ones, and
+        per action (``CREATE``, ``UPDATE``...) how many were applied.
     """
     summary: Counter[str] = Counter()
     tally = _Tally()
@@ -180,6 +182,7 @@ async def record_outcomes(
     for kind, kind_outcomes in by_kind.items():
         existing = await _stored_rows(session, rule_id, kind, [o.key for o in kind_outcomes])
         removed_ids: list[int] = []
+        already_synced = 0
         for outcome in kind_outcomes:
             row = existing.get(outcome.key)
             name = names.get((kind, outcome.key)) or (row.display_name if row else outcome.key)
@@ -193,6 +196,8 @@ async def record_outcomes(
                 continue
             summary[outcome.state.value] += 1
             target_id = _target_id(outcome, row)
+            if outcome.action is not Action.NONE and outcome.state is not EntityState.FAILED:
+                summary[outcome.action.value] += 1  # what the run did: CREATE 3, UPDATE 1
             values = {
                 "display_name": name,
                 "state": outcome.state.value,
@@ -222,10 +227,14 @@ async def record_outcomes(
                         "write_back_ok": None,
                         "write_back_reason": None,
                         "write_back_at": None,
+                        "write_back_attributes": None,
                         "updated_at": now,
                     }
                 )
-                events.append(_event(rule_id, run_id, kind, outcome, name, actor, now))
+                if outcome.action is Action.NONE and outcome.state is EntityState.SUCCESS:
+                    already_synced += 1  # one event for them all, below
+                else:
+                    events.append(_event(rule_id, run_id, kind, outcome, name, actor, now))
                 continue
             tally.move(kind.value, row.state, outcome.state.value)
             audited = (
@@ -237,6 +246,8 @@ async def record_outcomes(
                 events.append(_event(rule_id, run_id, kind, outcome, name, actor, now))
             if audited or any(getattr(row, k) != v for k, v in values.items()):
                 updates.append({**values, "id": row.id, "updated_at": now})
+        if already_synced:
+            events.append(_checked_event(rule_id, run_id, kind, already_synced, actor, now))
         for start in range(0, len(removed_ids), _CHUNK):
             chunk = removed_ids[start : start + _CHUNK]
             await session.execute(delete(EntitySyncState).where(col(EntitySyncState.id).in_(chunk)))
@@ -270,8 +281,11 @@ async def record_write_backs(
     run_id: int | None,
     outcomes: Sequence[WriteBackOutcome],
     actor: str = "system",
+    written: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> int:
     """Store write-back results on the users' states, audited (no commit).
+
+    :param written: per user key, the attributes the write-back tried to write.
 
     :return: how many write-backs failed.
     """
@@ -287,6 +301,12 @@ async def record_write_backs(
             row.write_back_ok = outcome.ok
             row.write_back_reason = outcome.reason
             row.write_back_at = now
+            attributes = (written or {}).get(outcome.key)
+            row.write_back_attributes = (
+                {k: None if v is None else str(v) for k, v in attributes.items()}
+                if attributes is not None
+                else None
+            )
         session.add(
             AuditEvent(
                 rule_id=rule_id,
@@ -348,6 +368,42 @@ def admin_event(
         message=message,
         actor=actor,
     )
+
+
+RUN_OPERATIONS = {"FULL": "FULL_RESYNC", "PREVIEW": "PREVIEW", "RELEASE": "RELEASE_HELD"}
+
+
+def run_failed_event(run: SyncRun, kind: str, error: str | None) -> AuditEvent:
+    """The audit event of a run's failed end: the operation it ran and why it failed."""
+    label = kind.lower().replace("_", " ")
+    return admin_event(
+        operation=RUN_OPERATIONS.get(kind, f"{kind}_RUN"),
+        outcome="FAILED",
+        message=f"{label} run failed: {error or 'no reason given'}",
+        actor="system",
+        rule_id=run.rule_id,
+        run_id=run.id,
+    )
+
+
+def _checked_event(
+    rule_id: int, run_id: int | None, kind: EntityKind, count: int, actor: str, now: datetime
+) -> dict[str, Any]:
+    """One event for entities seen for the first time and found in sync: nothing was changed,
+    so a line per entity (68 "CHECK SUCCESS" on enabling a rule) would only bury the rest."""
+    noun = ("user" if kind is EntityKind.USER else "group") + ("" if count == 1 else "s")
+    return {
+        "rule_id": rule_id,
+        "run_id": run_id,
+        "kind": kind.value,
+        "entity_key": None,
+        "entity_name": None,
+        "operation": "CHECK",
+        "outcome": EntityState.SUCCESS.value,
+        "message": f"{count} {noun} already in sync at the target: nothing to change",
+        "actor": actor,
+        "created_at": now,
+    }
 
 
 def _event(

@@ -7,6 +7,7 @@ from typing import Any
 import pydantic
 from strawberry import relay
 
+from gql.types.common import valid_pk
 from gql.types.errors import FieldError, ValidationError, invalid
 
 
@@ -22,9 +23,10 @@ def pydantic_errors(exc: pydantic.ValidationError, prefix: str) -> ValidationErr
 def parse_ids(ids: list[relay.GlobalID], type_name: str, field: str) -> list[int] | ValidationError:
     out = []
     for gid in ids:
-        if gid.type_name != type_name or not gid.node_id.isdigit():
+        pk = valid_pk(gid.node_id)
+        if gid.type_name != type_name or pk is None:
             return invalid((field, f"{gid} is not a {type_name} id"))
-        out.append(int(gid.node_id))
+        out.append(pk)
     return out
 
 

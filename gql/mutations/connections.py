@@ -14,7 +14,9 @@ from strawberry.scalars import JSON
 from gql.context import Info
 from gql.engine.recorder import admin_event
 from gql.mutations.common import pydantic_errors
+from gql.mutations.edge import NAME_MAX, text_problem
 from gql.security.crypto import SecretsUnreadable, decrypt_secrets, encrypt_secrets
+from gql.security.egress import egress_problems
 from gql.security.roles import Role, forbidden
 from gql.store.models import ProvisioningConnection as ConnectionRow
 from gql.store.models import Rule as RuleRow
@@ -68,7 +70,15 @@ class UpdateProvisioningConnectionInput:
     id: relay.GlobalID
     name: str | None = strawberry.UNSET
     settings: JSON | None = strawberry.field(
-        default=strawberry.UNSET, description="Replaces the non-secret settings."
+        default=strawberry.UNSET,
+        description="Replaces ALL the non-secret settings: a setting left out goes back to "
+        "its default. To change one setting only, use settingsPatch.",
+    )
+    settings_patch: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Settings to change, merged into the stored ones server-side: "
+        '{"page_size": 50} changes that one and keeps the others; a null value removes a '
+        "setting (back to its default). Not together with settings. Secrets are kept.",
     )
     secrets: JSON | None = strawberry.field(
         default=strawberry.UNSET, description="Secrets to set; secrets not named keep their value."
@@ -97,6 +107,8 @@ def _split(
         model = registry.validate_settings(connector_type, plain, merged_secrets)
     except pydantic.ValidationError as exc:
         return pydantic_errors(exc, "settings")
+    if refused := egress_problems(model, info.context.services.settings):
+        return invalid(*((f"settings.{name}", why) for name, why in refused))
     stored = model.model_dump(mode="json", exclude=secret_names)
     return stored, merged_secrets
 
@@ -116,6 +128,8 @@ async def create_provisioning_connection(
     name = input.name.strip()
     if not name:
         return invalid(("name", "must not be empty"))
+    if problem := text_problem(name, NAME_MAX):
+        return invalid(("name", problem))
     split = _split(info, input.connector_type, input.settings, input.secrets, {})
     if not isinstance(split, tuple):
         return split
@@ -156,9 +170,19 @@ async def update_provisioning_connection(
         name = row.name if input.name in (None, strawberry.UNSET) else str(input.name).strip()
         if not name:
             return invalid(("name", "must not be empty"))
+        if problem := text_problem(name, NAME_MAX):
+            return invalid(("name", problem))
         if name != row.name and await _name_taken(session, name, pk):
             return conflict(f"a provisioning connection named {name!r} exists")
         settings = row.settings if input.settings in (None, strawberry.UNSET) else input.settings
+        if input.settings_patch not in (None, strawberry.UNSET):
+            patch = input.settings_patch
+            if input.settings not in (None, strawberry.UNSET):
+                return invalid(("settingsPatch", "give settings or settingsPatch, not both"))
+            if not isinstance(patch, dict):
+                return invalid(("settingsPatch", "must be a JSON object"))
+            settings = {**row.settings, **patch}
+            settings = {k: v for k, v in settings.items() if v is not None}
         secrets: Any = {} if input.secrets in (None, strawberry.UNSET) else input.secrets
         try:
             old_secrets = decrypt_secrets(row.secrets)

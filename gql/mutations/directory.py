@@ -12,8 +12,10 @@ from strawberry.scalars import JSON
 
 from gql.context import Info
 from gql.engine.extensions import InvalidExtensionAttributes, merged
+from gql.engine.references import forget_group
 from gql.mutations.common import parse_ids
 from gql.mutations.connections import DeletePayload, DeleteResult
+from gql.mutations.edge import NAME_MAX, TEXT_MAX, normalized_email, text_problem
 from gql.security.roles import Role, forbidden
 from gql.store.models import DirectoryGroup as GroupRow
 from gql.store.models import DirectoryUser as UserRow
@@ -89,15 +91,30 @@ class DirectoryGroupInput:
     )
 
 
+def _camel(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def _user_values(data: DirectoryUserInput) -> dict[str, Any] | ValidationError:
     values = {f: getattr(data, f) for f in USER_FIELDS if getattr(data, f) is not strawberry.UNSET}
     if "user_name" in values and not (values["user_name"] or "").strip():
         return invalid(("userName", "must not be empty"))
     if values.get("active", True) is None:
         return invalid(("active", "must be true or false"))
+    problems = [
+        (_camel(field), problem)
+        for field, value in values.items()
+        if isinstance(value, str) and (problem := text_problem(value, NAME_MAX))
+    ]
+    if problems:
+        return invalid(*problems)
     email = values.get("email")
-    if email and "@" not in email:
-        return invalid(("email", "is not an email address"))
+    if email:
+        normalized, problem = normalized_email(email)
+        if problem:
+            return invalid(("email", problem))
+        values["email"] = normalized
     return values
 
 
@@ -111,8 +128,25 @@ def _extensions(current: dict[str, Any], given: Any) -> dict[str, Any] | Validat
         return invalid(*exc.problems)
 
 
+def _group_text_problems(data: DirectoryGroupInput) -> ValidationError | None:
+    problems = [
+        (name, problem)
+        for name, value, limit, multiline in (
+            ("displayName", data.display_name, NAME_MAX, False),
+            ("description", data.description, TEXT_MAX, True),
+        )
+        if isinstance(value, str) and (problem := text_problem(value, limit, multiline))
+    ]
+    return invalid(*problems) if problems else None
+
+
 async def _user_name_taken(session: Any, name: str, except_id: int | None = None) -> bool:
-    statement = select(func.count()).select_from(UserRow).where(UserRow.user_name == name)
+    """Whether another user has this userName, in any case (targets match it that way)."""
+    statement = (
+        select(func.count())
+        .select_from(UserRow)
+        .where(func.lower(UserRow.user_name) == name.lower())
+    )
     if except_id is not None:
         statement = statement.where(UserRow.id != except_id)
     return bool(await session.scalar(statement))
@@ -215,7 +249,11 @@ async def _set_members(
 
 
 async def _group_name_taken(session: Any, name: str, except_id: int | None = None) -> bool:
-    statement = select(func.count()).select_from(GroupRow).where(GroupRow.display_name == name)
+    statement = (
+        select(func.count())
+        .select_from(GroupRow)
+        .where(func.lower(GroupRow.display_name) == name.lower())
+    )
     if except_id is not None:
         statement = statement.where(GroupRow.id != except_id)
     return bool(await session.scalar(statement))
@@ -224,6 +262,8 @@ async def _group_name_taken(session: Any, name: str, except_id: int | None = Non
 async def create_directory_group(info: Info, input: DirectoryGroupInput) -> GroupResult:
     if denied := forbidden(info, Role.OPERATOR):
         return denied
+    if refused := _group_text_problems(input):
+        return refused
     name = (input.display_name or "").strip() if input.display_name is not strawberry.UNSET else ""
     if not name:
         return invalid(("displayName", "is required"))
@@ -260,6 +300,8 @@ async def update_directory_group(
     pk = node_pk(id, "DirectoryGroup")
     if isinstance(pk, NotFoundError):
         return pk
+    if refused := _group_text_problems(input):
+        return refused
     async with info.context.db.session() as session:
         row = await session.get(GroupRow, pk)
         if row is None:
@@ -302,7 +344,9 @@ async def delete_directory_group(info: Info, id: relay.GlobalID) -> DeleteResult
         if row is None:
             return not_found("DirectoryGroup", id)
         await session.execute(delete(GroupMembership).where(GroupMembership.group_id == pk))  # type: ignore[arg-type]
+        rules = await forget_group(session, pk, row.display_name, info.context.actor)
         await session.delete(row)
         await session.commit()
+    info.context.services.engine.groups_forgotten(rules, pk)
     info.context.services.engine.groups_changed([pk])
     return DeletePayload(deleted_id=id)

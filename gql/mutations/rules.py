@@ -16,6 +16,7 @@ from gql.engine.recorder import admin_event
 from gql.engine.scope import InvalidFilter, compile_scope
 from gql.mutations.common import parse_ids
 from gql.mutations.connections import DeletePayload, DeleteResult
+from gql.mutations.edge import NAME_MAX, TEXT_MAX, text_problem
 from gql.mutations.mapping_input import check_mappings, confirm_with_target, given_mappings
 from gql.mutations.rule_dry_run import dry_run_update
 from gql.security.roles import Role, forbidden
@@ -27,6 +28,7 @@ from gql.types.common import node_pk
 from gql.types.controls import DeletionProtectionInput
 from gql.types.enums import DeprovisionActionEnum, SyncDirection
 from gql.types.errors import (
+    ConflictError,
     ConnectorNotInstalledError,
     ForbiddenError,
     NotFoundError,
@@ -46,6 +48,7 @@ RuleResult = Annotated[
     | ValidationError
     | ConnectorNotInstalledError
     | ForbiddenError
+    | ConflictError
     | RuleChangePreview,
     strawberry.union("RuleResult"),
 ]
@@ -57,11 +60,19 @@ class CreateRuleInput:
     name: str
     connection_id: relay.GlobalID
     direction: SyncDirection  # type: ignore[valid-type]
-    enabled: bool = False
+    enabled: bool = strawberry.field(
+        default=False,
+        description="Create it enabled: that starts a full resync at once (a run to follow).",
+    )
     user_filter: str | None = strawberry.field(
         default=None, description='SCIM filter over user attributes, e.g. department eq "Sales".'
     )
-    group_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    group_ids: list[relay.GlobalID] = strawberry.field(
+        default_factory=list,
+        description="The directory groups this rule syncs to the target (created there, "
+        "with their members). They choose which GROUPS are synced, not which users: users "
+        "come from userFilter (every directory user when it is empty).",
+    )
     attribute_mappings: JSON | None = strawberry.field(
         default=None,
         description='Canonical attribute → directory field, e.g. {"title": "department"}.',
@@ -84,7 +95,12 @@ class UpdateRuleInput:
     id: relay.GlobalID
     name: str | None = strawberry.UNSET
     user_filter: str | None = strawberry.UNSET
-    group_ids: list[relay.GlobalID] | None = strawberry.UNSET
+    group_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The directory groups this rule syncs to the target (created there, "
+        "with their members). They choose which GROUPS are synced, not which users: users "
+        "come from userFilter (every directory user when it is empty).",
+    )
     attribute_mappings: JSON | None = strawberry.field(
         default=strawberry.UNSET, deprecation_reason="Use mappings."
     )
@@ -128,6 +144,12 @@ async def _check(
     problems: list[tuple[str, str]] = []
     if not values["name"].strip():
         problems.append(("name", "must not be empty"))
+    for field, value, limit in (
+        ("name", values["name"], NAME_MAX),
+        ("userFilter", values["user_filter"], TEXT_MAX),
+    ):
+        if isinstance(value, str) and (problem := text_problem(value, limit)):
+            problems.append((field, problem))
     direction = Direction(values["direction"])
     if direction not in ctype.directions:
         problems.append(
@@ -168,6 +190,22 @@ async def _check(
     return invalid(*problems) if problems else None
 
 
+async def _name_conflict(
+    session: Any, name: str, except_id: int | None = None
+) -> ConflictError | None:
+    """A conflict when another rule has this name, in any case (people tell rules apart by it)."""
+    statement = (
+        select(func.count())
+        .select_from(RuleRow)
+        .where(func.lower(RuleRow.name) == name.strip().lower())
+    )
+    if except_id is not None:
+        statement = statement.where(RuleRow.id != except_id)
+    if await session.scalar(statement):
+        return conflict(f"a rule named {name.strip()!r} exists")
+    return None
+
+
 async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
     if denied := forbidden(info, Role.ADMIN):
         return denied
@@ -194,6 +232,8 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
         error = await _check(info, session, values, connection)
         if error is not None:
             return error
+        if taken := await _name_conflict(session, values["name"]):
+            return taken
         row = RuleRow(
             **{**values, "name": values["name"].strip()},
             connection_id=connection_pk,
@@ -215,7 +255,7 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
 
         assert row.id is not None
         await info.context.services.engine.request_run(
-            row.id, RunKind.FULL, actor=info.context.actor
+            row.id, RunKind.FULL, actor=info.context.actor, reason="the rule was created"
         )
     return Rule.from_row(row)
 
@@ -261,6 +301,8 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
         error = await _check(info, session, values, connection, list(row.mappings))
         if error is not None:
             return error
+        if taken := await _name_conflict(session, values["name"], pk):
+            return taken
         if input.dry_run:
             stored, connector_type = RuleRow(**row.model_dump()), connection.connector_type
             await session.rollback()  # nothing of the change is saved

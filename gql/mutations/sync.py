@@ -13,6 +13,7 @@ from gql.context import Info
 from gql.engine.context import ConnectorUnavailable, open_connector
 from gql.engine.engine import RunKind
 from gql.engine.recorder import admin_event
+from gql.engine.scrubbing import scrubber_for
 from gql.security.roles import Role, forbidden
 from gql.store.models import ProvisioningConnection as ConnectionRow
 from gql.store.models import Rule as RuleRow
@@ -102,7 +103,9 @@ async def set_rule_enabled(
             )
         await session.commit()
     if changed and enabled:
-        await services.engine.request_run(pk, RunKind.FULL, actor=info.context.actor)
+        await services.engine.request_run(
+            pk, RunKind.FULL, actor=info.context.actor, reason="the rule was enabled"
+        )
     return Rule.from_row(rule)
 
 
@@ -123,18 +126,22 @@ async def test_provisioning_connection(
     if services.registry.get(connection.connector_type) is None:
         return connector_missing(connection.connector_type)
     try:
-        connector = open_connector(services.registry, connection, services.settings.request_timeout)
+        connector = open_connector(
+            services.registry, connection, services.settings.request_timeout, services.settings
+        )
     except ConnectorUnavailable as exc:
         return ConnectionTestResult(ok=False, message=str(exc), details=as_json({}))
+    scrub = scrubber_for(connection)  # the target's words may echo the credentials
     try:
         result = await asyncio.wait_for(
             connector.test_connection(), services.settings.connector_timeout
         )
+        details = {str(k): scrub(str(v)) for k, v in dict(result.details).items()}
         return ConnectionTestResult(
-            ok=result.ok, message=result.message, details=as_json(dict(result.details))
+            ok=result.ok, message=scrub(result.message) or "", details=as_json(details)
         )
     except ConnectorError as exc:
-        return ConnectionTestResult(ok=False, message=str(exc), details=as_json({}))
+        return ConnectionTestResult(ok=False, message=scrub(str(exc)) or "", details=as_json({}))
     except TimeoutError:
         return ConnectionTestResult(
             ok=False, message="the connection test timed out", details=as_json({})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from strawberry.exceptions import ConnectionRejectionError
@@ -55,6 +56,16 @@ def request_principal(request: Any, settings: Any) -> Principal:
     return UNAUTHENTICATED if getattr(settings, "auth_required", False) else ANONYMOUS
 
 
+def ws_authorization(context: Any) -> str | None:
+    """A socket's credential: the init payload's ``Authorization`` (browsers cannot set
+    WebSocket headers), else the handshake's ``Authorization`` header."""
+    params = context.connection_params if isinstance(context.connection_params, dict) else {}
+    authorization = params.get("Authorization") or params.get("authorization")
+    if not isinstance(authorization, str):
+        authorization = context.request.headers.get("authorization")
+    return authorization if isinstance(authorization, str) else None
+
+
 async def on_ws_connect(context: Any) -> UnsetType | dict[str, object] | None:
     """graphql-transport-ws ``connection_init``: authenticate, or close the socket (4403).
 
@@ -64,10 +75,7 @@ async def on_ws_connect(context: Any) -> UnsetType | dict[str, object] | None:
     request = context.request
     state = request.scope.get("state") or {}
     authenticator = state.get(AUTHENTICATOR_KEY)
-    params = context.connection_params if isinstance(context.connection_params, dict) else {}
-    authorization = params.get("Authorization") or params.get("authorization")
-    if not isinstance(authorization, str):
-        authorization = request.headers.get("authorization")
+    authorization = ws_authorization(context)
     if not isinstance(authenticator, Authenticator):
         if getattr(context.services.settings, "auth_required", False):
             raise ConnectionRejectionError({"message": "authentication is not configured"})
@@ -75,5 +83,7 @@ async def on_ws_connect(context: Any) -> UnsetType | dict[str, object] | None:
     principal = await authenticator.resolve(authorization)
     if principal is None or principal.role is None:
         raise ConnectionRejectionError({"message": "authentication required"})
+    if principal.expires_at is not None and principal.expires_at <= time.time():
+        raise ConnectionRejectionError({"message": "the token has expired"})
     context.principal = principal
     return UNSET

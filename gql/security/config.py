@@ -10,14 +10,27 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]", "*.localhost")
+"""Host names served by default: only names that can only mean this machine."""
+
 
 class SecuritySettings(BaseSettings):
     """Authentication, secrets at rest, and limits on hostile requests."""
 
     auth_required: bool = Field(
         default=False,
-        description="Require a bearer token on /graphql. `provisync serve` turns it on for "
-        "non-loopback addresses unless PROVISYNC_AUTH_REQUIRED says otherwise.",
+        description="Require a bearer token on /graphql and /metrics. `provisync serve` turns "
+        "it on on every address unless PROVISYNC_AUTH_REQUIRED=false is set explicitly.",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(LOOPBACK_HOSTS),
+        description="Host header values served (comma-separated; '*.example.com' wildcards, "
+        "'*' for any); others get a 400 (DNS rebinding). Default: loopback names.",
+    )
+    allowed_targets: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="When set, connection URLs may only name these hosts or CIDRs "
+        "(comma-separated). Link-local and metadata addresses are refused in any case.",
     )
     secret_key: str | None = Field(
         default=None,
@@ -48,7 +61,9 @@ class SecuritySettings(BaseSettings):
         description="Largest estimated cost of one query: fields times the page sizes above them.",
     )
 
-    @field_validator("cors_origins", "oidc_algorithms", mode="before")
+    @field_validator(
+        "cors_origins", "oidc_algorithms", "allowed_hosts", "allowed_targets", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -71,11 +86,15 @@ def is_loopback(host: str) -> bool:
 
 
 def auth_default_for_host(host: str, environ: Any = None) -> bool | None:
-    """``True`` when ``host`` is not loopback and the environment does not decide; else None."""
+    """``provisync serve``: ``True`` unless the environment decides (on every address).
+
+    ``host`` is kept for callers; loopback is no exemption for the production command (a web
+    page the administrator visits can reach a loopback server).
+    """
     environ = os.environ if environ is None else environ
     if "PROVISYNC_AUTH_REQUIRED" in environ:
         return None
-    return None if is_loopback(host) else True
+    return True
 
 
 def auth_notice(settings: Any) -> str:
@@ -86,4 +105,5 @@ def auth_notice(settings: Any) -> str:
             "(see provisync token create)"
         )
     host = getattr(settings, "host", "?")
-    return f"no credentials are needed on {host} (loopback): every caller is an admin"
+    where = "loopback" if is_loopback(str(host)) else "PROVISYNC_AUTH_REQUIRED=false"
+    return f"no credentials are needed on {host} ({where}): every caller is an admin"

@@ -7,6 +7,7 @@ size (the literal, the largest page for a variable, the default page when left o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,18 +36,28 @@ MAX_WALK_DEPTH = 64
 
 
 def query_cost_rule(max_cost: int, max_page: int, default_page: int = DEFAULT_PAGE) -> type:
-    """A validation rule refusing operations whose estimated cost is over ``max_cost``."""
+    """A validation rule refusing operations whose estimated cost is over ``max_cost``.
+
+    The cost of a selection set is linear in its multiplier, so each fragment's cost is
+    computed once for a multiplier of one and scaled where it is spread; every sum is capped
+    just over the limit, so the walk stops as soon as the answer is known.
+    """
+    cap = max_cost + 1
 
     class QueryCostLimit(ValidationRule):
+        def __init__(self, context: Any) -> None:
+            super().__init__(context)
+            self.fragment_costs: dict[str, int] = {}
+            self.measuring: set[str] = set()
+
         def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
             root = self.context.schema.get_root_type(node.operation)
             if root is None:
                 return
-            cost = self._cost(node.selection_set, root, 1, set(), 0)
-            if cost > max_cost:
+            if self._cost(node.selection_set, root, 0) > max_cost:
                 self.report_error(
                     GraphQLError(
-                        f"the query's estimated cost {cost} is over the limit of {max_cost}: "
+                        f"the query's estimated cost is over the limit of {max_cost}: "
                         "ask for smaller pages (first) or fewer nested lists",
                         node,
                         extensions={"code": "QUERY_TOO_COSTLY"},
@@ -69,46 +80,45 @@ def query_cost_rule(max_cost: int, max_page: int, default_page: int = DEFAULT_PA
             self,
             selection_set: SelectionSetNode | None,
             parent: GraphQLNamedType | None,
-            multiplier: int,
-            fragments: set[str],
             depth: int,
         ) -> int:
+            """Cost of a selection set for a multiplier of one, capped at ``max_cost + 1``."""
             if selection_set is None or depth > MAX_WALK_DEPTH:
                 return 0
             total = 0
             for selection in selection_set.selections:
                 if isinstance(selection, FieldNode):
-                    total += multiplier
+                    total += 1
                     fields = getattr(parent, "fields", None) or {}
                     definition = fields.get(selection.name.value)
-                    if definition is None:
-                        continue
-                    page = self._page(selection, "first" in definition.args)
-                    total += self._cost(
-                        selection.selection_set,
-                        get_named_type(definition.type),
-                        multiplier * max(page, 1),
-                        fragments,
-                        depth + 1,
-                    )
+                    if definition is not None and selection.selection_set is not None:
+                        page = max(self._page(selection, "first" in definition.args), 1)
+                        below = self._cost(
+                            selection.selection_set, get_named_type(definition.type), depth + 1
+                        )
+                        total += min(page * below, cap)
                 elif isinstance(selection, InlineFragmentNode):
                     condition = selection.type_condition
                     target = (
                         self.context.schema.get_type(condition.name.value) if condition else parent
                     )
-                    total += self._cost(
-                        selection.selection_set, target, multiplier, fragments, depth + 1
-                    )
+                    total += self._cost(selection.selection_set, target, depth + 1)
                 elif isinstance(selection, FragmentSpreadNode):
-                    name = selection.name.value
-                    fragment = self.context.get_fragment(name)
-                    if fragment is None or name in fragments:
-                        continue
-                    target = self.context.schema.get_type(fragment.type_condition.name.value)
-                    total += self._cost(
-                        fragment.selection_set, target, multiplier, fragments | {name}, depth + 1
-                    )
+                    total += self._spread(selection.name.value, depth)
+                if total >= cap:
+                    return cap
             return total
+
+        def _spread(self, name: str, depth: int) -> int:
+            if name not in self.fragment_costs:
+                fragment = self.context.get_fragment(name)
+                if fragment is None or name in self.measuring:
+                    return 0  # unknown or cyclic: other rules report those
+                self.measuring.add(name)
+                target = self.context.schema.get_type(fragment.type_condition.name.value)
+                self.fragment_costs[name] = self._cost(fragment.selection_set, target, depth + 1)
+                self.measuring.discard(name)
+            return self.fragment_costs[name]
 
     return QueryCostLimit
 
@@ -139,3 +149,30 @@ class CallerRequired(SchemaExtension):
                 ],
             )
         yield
+
+
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def strip_suggestions(errors: Any) -> None:
+    """Remove "Did you mean 'rules'?" from each error's message (in place)."""
+    for error in errors or ():
+        message = getattr(error, "message", None)
+        if isinstance(message, str) and "Did you mean" in message:
+            error.message = SUGGESTION.sub("", message)
+
+
+class HideSuggestions(SchemaExtension):
+    """Error messages name no field, argument, enum value or type the caller did not write,
+    when introspection is off (they would reveal the schema) and for callers without a role."""
+
+    def __init__(self, *, always: bool) -> None:
+        self.always = always
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if not self.always and (context is None or principal_of(context).role is not None):
+            return
+        strip_suggestions(getattr(self.execution_context, "pre_execution_errors", None))
+        strip_suggestions(getattr(self.execution_context.result, "errors", None))

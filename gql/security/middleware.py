@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gql.security.authn import AUTHENTICATOR_KEY, Authenticator
@@ -15,8 +17,24 @@ from gql.security.crypto import configure as configure_secrets
 from gql.security.roles import SCOPE_KEY, UNAUTHENTICATED
 
 log = logging.getLogger("provisync.security")
-PROTECTED_PATHS = ("/graphql", "/metrics")
-"""Paths that need credentials when authentication is on (Prometheus sends a bearer token)."""
+PROTECTED_PATHS = ("/graphql", "/metrics", "/audit")
+"""Paths that need credentials when authentication is on (Prometheus sends a bearer token;
+``/audit/export`` streams the audit log to viewers)."""
+IDE_PATH = "/graphql"
+
+
+def is_ide_page(scope: Scope, headers: dict[str, str]) -> bool:
+    """A request for the GraphiQL page itself, the one thing a stranger may have.
+
+    Only ``GET /graphql`` asking for HTML and carrying no ``query`` parameter: with a query,
+    Strawberry would parse, validate and run it, so such a request needs a caller.
+    """
+    if scope["path"] != IDE_PATH or scope["method"] not in ("GET", "HEAD"):
+        return False
+    if "text/html" not in headers.get("accept", ""):
+        return False
+    params = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return "query" not in params
 
 
 async def _send_error(send: Send, status: int, code: str, message: str) -> None:
@@ -77,8 +95,7 @@ class SecurityMiddleware:
             await self.app(scope, _replay(body, receive), send)
             return
         principal = await self.authenticator.resolve(headers.get("authorization"))
-        ide_page = scope["method"] == "GET" and "text/html" in headers.get("accept", "")
-        if principal is None or (principal.role is None and not ide_page):
+        if principal is None or (principal.role is None and not is_ide_page(scope, headers)):
             await _send_error(
                 send,
                 401,
@@ -126,7 +143,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 def install(app: Starlette, services: Any, settings: Any) -> None:
     """Put authentication, the size limit and CORS in front of the app (call from create_app).
 
-    Only /graphql and /metrics are guarded: health, readiness and the console's static page
+    Only /graphql, /metrics and /audit are guarded: health, readiness and the console's static page
     stay open, and the demo's SCIM target and Workday simulator keep their own credentials.
     """
     configure_secrets(settings)
@@ -146,5 +163,21 @@ def install(app: Starlette, services: Any, settings: Any) -> None:
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
+    # Added last, so outermost: a request naming a host not ours is refused before anything.
+    app.add_middleware(
+        TrustedHostMiddleware,  # type: ignore[arg-type]
+        allowed_hosts=allowed_hosts(settings),
+        www_redirect=False,
+    )
     app.state.authenticator = authenticator
     app.state.security_installed = True
+
+
+def allowed_hosts(settings: Any) -> list[str]:
+    """The Host values served: the setting, plus the address the server was told to bind
+    (``--host 10.0.0.5`` is reached by that name) unless that is a wildcard."""
+    hosts = [h.strip().lower() for h in getattr(settings, "allowed_hosts", None) or [] if h.strip()]
+    bound = str(getattr(settings, "host", "") or "").strip().lower()
+    if bound and bound not in ("0.0.0.0", "::", "[::]") and bound not in hosts:
+        hosts.append(bound)
+    return hosts or ["localhost"]

@@ -74,7 +74,10 @@ class OidcVerifier:
             log.info("JWT refused: no provisync role in claim %r", self.role_claim)
             return None
         name = claims.get("preferred_username") or claims.get("email") or claims["sub"]
-        return Principal(f"oidc:{name}", role)
+        expires = claims.get("exp")
+        return Principal(
+            f"oidc:{name}", role, float(expires) if isinstance(expires, (int, float)) else None
+        )
 
     async def verify(self, token: str) -> Principal | None:
         # PyJWKClient fetches with urllib (blocking); keep it off the event loop.

@@ -34,6 +34,8 @@ class Principal:
 
     name: str
     role: Role | None
+    expires_at: float | None = None
+    """When the credential stops being valid (a JWT's ``exp``, epoch seconds); None: never."""
 
     def may(self, role: Role) -> bool:
         return self.role is not None and self.role >= role

@@ -30,6 +30,7 @@ def _json(default: Any, server_default: str | None = None) -> Any:
 
 class DirectoryUser(SQLModel, table=True):
     __tablename__ = "directory_user"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (Relay global ids)
 
     id: int | None = Field(default=None, primary_key=True)
     user_name: str = Field(index=True, unique=True, max_length=256)
@@ -53,6 +54,7 @@ class DirectoryUser(SQLModel, table=True):
 
 class DirectoryGroup(SQLModel, table=True):
     __tablename__ = "directory_group"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (Relay global ids)
 
     id: int | None = Field(default=None, primary_key=True)
     display_name: str = Field(index=True, unique=True, max_length=256)
@@ -75,6 +77,7 @@ class ProvisioningConnection(SQLModel, table=True):
     """One configured connector instance. Secrets are kept apart from settings."""
 
     __tablename__ = "provisioning_connection"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (Relay global ids)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=256)
@@ -89,6 +92,7 @@ class Rule(SQLModel, table=True):
     """What to sync where. The directory is the side that is not the connection."""
 
     __tablename__ = "rule"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (Relay global ids)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=256)
@@ -126,6 +130,7 @@ class EntitySyncState(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("rule_id", "kind", "entity_key", name="uq_state_entity"),
         Index("ix_state_rule_kind_state", "rule_id", "kind", "state", "id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -145,6 +150,10 @@ class EntitySyncState(SQLModel, table=True):
     write_back_ok: bool | None = None
     write_back_reason: str | None = None
     write_back_at: datetime | None = _ts(default=None)
+    # What the last write-back tried to write: {attribute: value}, values as text.
+    write_back_attributes: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -164,7 +173,7 @@ class RuleCounts(SQLModel, table=True):
 
 class SyncRun(SQLModel, table=True):
     __tablename__ = "sync_run"
-    __table_args__ = (Index("ix_run_rule_id", "rule_id", "id"),)
+    __table_args__ = (Index("ix_run_rule_id", "rule_id", "id"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     rule_id: int = Field(foreign_key="rule.id", ondelete="CASCADE")
@@ -175,6 +184,8 @@ class SyncRun(SQLModel, table=True):
     counts: dict[str, int] = _json(dict)
     error: str | None = None
     started_by: str = "system"
+    reason: str | None = Field(default=None, max_length=120)
+    """Why the run was started, in words ("the rule was enabled"); None: requested as such."""
     checkpoint: dict[str, Any] = _json(dict)
     """Where a run resumes when a worker died in the middle of it (full outbound resyncs)."""
     queued_at: datetime = _ts(default_factory=utcnow)
@@ -186,7 +197,7 @@ class RunChunk(SQLModel, table=True):
     """A range of directory users of a split full resync (see :mod:`gql.engine.chunks`)."""
 
     __tablename__ = "run_chunk"
-    __table_args__ = (UniqueConstraint("run_id", "position"),)
+    __table_args__ = (UniqueConstraint("run_id", "position"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="sync_run.id", ondelete="CASCADE")
@@ -203,11 +214,44 @@ class RunChunk(SQLModel, table=True):
     error: str | None = None
 
 
+class EntityRetry(SQLModel, table=True):
+    """An entity whose change could not be applied, waiting for its next attempt.
+
+    The engine alone writes these: an outbound push (``PUSH``) or a write-back to the source
+    (``WRITE_BACK``) that failed is retried with growing backoff until it succeeds or a full
+    resync settles it.
+    """
+
+    __tablename__ = "entity_retry"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "kind", "entity_key", name="uq_retry_entity"),
+        Index("ix_retry_due", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="rule.id", ondelete="CASCADE")
+    kind: str = Field(max_length=8)
+    entity_key: str = Field(max_length=256)
+    display_name: str = ""
+    operation: str = Field(max_length=16)
+    fields: list[str] = _json(list)
+    """Write-backs: the attributes still to write back (empty: all the rule writes back)."""
+    attempts: int = 0
+    """Attempts that failed so far (the first push counts)."""
+    last_error: str | None = None
+    next_attempt_at: datetime = _ts()
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (
         Index("ix_audit_rule_kind", "rule_id", "kind", "id"),
         Index("ix_audit_rule", "rule_id", "id"),
+        Index("ix_audit_created", "created_at", "id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -234,6 +278,7 @@ class ApiToken(SQLModel, table=True):
     """An API token: only the SHA-256 of the token is stored; it is shown once, at creation."""
 
     __tablename__ = "api_token"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (Relay global ids)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, max_length=128)
@@ -248,7 +293,10 @@ class HeldOperation(SQLModel, table=True):
     """A disable or delete that deletion protection held back, until released or discarded."""
 
     __tablename__ = "held_operation"
-    __table_args__ = (Index("ix_held_rule_status", "rule_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_held_rule_status", "rule_id", "status", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     rule_id: int = Field(foreign_key="rule.id", ondelete="CASCADE")
@@ -268,7 +316,10 @@ class PreviewItem(SQLModel, table=True):
     """What a preview (dry run) found a full resync would do to one entity."""
 
     __tablename__ = "preview_item"
-    __table_args__ = (Index("ix_preview_run_action", "run_id", "action", "id"),)
+    __table_args__ = (
+        Index("ix_preview_run_action", "run_id", "action", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="sync_run.id", ondelete="CASCADE")
@@ -279,3 +330,62 @@ class PreviewItem(SQLModel, table=True):
     state: str = Field(max_length=16)
     reason: str | None = None
     differences: list[dict[str, Any]] = _json(list)
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """Where notifications go: a URL, the event types it wants, its signing secret (encrypted)."""
+
+    __tablename__ = "webhook_subscription"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048)
+    events: list[str] = _json(list)
+    secret: str = Field(repr=False)
+    """``enc:v1:...``: the Standard Webhooks secret, encrypted like connection secrets."""
+    description: str | None = None
+    enabled: bool = True
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class NotificationEvent(SQLModel, table=True):
+    """An event the engine enqueued for webhooks (an outbox row), fanned out by the notifier."""
+
+    __tablename__ = "notification_event"
+    __table_args__ = (
+        Index("ix_notification_pending", "dispatched_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=64)
+    rule_id: int | None = Field(default=None)
+    run_id: int | None = Field(default=None)
+    data: dict[str, Any] = _json(dict)
+    created_at: datetime = _ts(default_factory=utcnow)
+    dispatched_at: datetime | None = _ts(default=None)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event sent (or to send) to one subscription, with its attempts."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+        Index("ix_delivery_subscription", "subscription_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="webhook_subscription.id", ondelete="CASCADE")
+    event_id: int = Field(foreign_key="notification_event.id", ondelete="CASCADE")
+    event_type: str = Field(max_length=64)
+    status: str = Field(default="PENDING", max_length=16)
+    """PENDING (first attempt due), RETRYING, DELIVERED, or FAILED (gave up)."""
+    attempts: int = 0
+    last_error: str | None = None
+    last_status_code: int | None = None
+    next_attempt_at: datetime | None = _ts(default_factory=utcnow)
+    created_at: datetime = _ts(default_factory=utcnow)
+    delivered_at: datetime | None = _ts(default=None)

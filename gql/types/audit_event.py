@@ -63,24 +63,3 @@ class AuditEvent(relay.Node):
 @strawberry.type
 class AuditEventConnection(CountedConnection[AuditEvent]):
     pass
-
-
-async def audit_log(
-    info: Info, rule_id: int, kind: str | None, first: int | None, after: str | None
-) -> AuditEventConnection:
-    """A rule's audit log (newest first), of one entity kind or of everything."""
-    from gql.types.pagination import paginate
-
-    statement = select(AuditRow).where(AuditRow.rule_id == rule_id)
-    if kind is not None:
-        statement = statement.where(AuditRow.kind == kind)
-    return await paginate(  # type: ignore[return-value]
-        info,
-        statement,
-        AuditRow.id,
-        AuditEvent.from_row,
-        AuditEventConnection,
-        first=first,
-        after=after,
-        descending=True,
-    )

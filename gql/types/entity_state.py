@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from sqlmodel import col, select
@@ -12,6 +13,7 @@ from strawberry import relay
 from gql.context import Info
 from gql.store.models import EntitySyncState as StateRow
 from gql.types.common import aware
+from gql.types.entity_retry import EntityRetryNode
 from gql.types.enums import EntityKindEnum, EntitySyncState, SyncAction
 from gql.types.pagination import CountedConnection
 
@@ -23,11 +25,26 @@ class AttributeDifference:
     target_value: str | None
 
 
+@strawberry.enum(description="How a user's last write-back to the source went.")
+class WriteBackStatus(Enum):
+    OK = "OK"
+    FAILED = "FAILED"
+
+
+@strawberry.type(description="One attribute a write-back wrote (or tried to write).")
+class WrittenAttribute:
+    attribute: str
+    value: str | None
+
+
 @strawberry.type
 class WriteBackResult:
     ok: bool
-    reason: str | None
+    reason: str | None = strawberry.field(description="Why it failed: what the source answered.")
     at: datetime | None
+    attributes: list[WrittenAttribute] = strawberry.field(
+        description="What was written back (attribute and directory value); empty when unknown."
+    )
 
 
 @strawberry.type(name="EntityState")
@@ -48,6 +65,15 @@ class EntityStateNode(relay.Node):
     decision_trail: list[str] = strawberry.field(
         description="Why it is in this state: the compact trail of its last decision."
     )
+    rule_id: strawberry.Private[int] = 0
+
+    @strawberry.field(
+        description="Set while the entity waits in the retry queue: its attempts so far and "
+        "when the next one is due; null otherwise."
+    )
+    async def retry(self, info: Info) -> EntityRetryNode | None:
+        row = await info.context.retries.load((self.rule_id, self.kind, self.entity_key))
+        return EntityRetryNode.from_row(row) if row is not None else None
 
     @classmethod
     def from_row(cls, row: StateRow) -> EntityStateNode:
@@ -64,10 +90,17 @@ class EntityStateNode(relay.Node):
             write_back=None
             if row.write_back_ok is None
             else WriteBackResult(
-                ok=row.write_back_ok, reason=row.write_back_reason, at=aware(row.write_back_at)
+                ok=row.write_back_ok,
+                reason=row.write_back_reason,
+                at=aware(row.write_back_at),
+                attributes=[
+                    WrittenAttribute(attribute=k, value=v)
+                    for k, v in sorted((row.write_back_attributes or {}).items())
+                ],
             ),
             updated_at=aware(row.updated_at) or row.updated_at,
             decision_trail=list(row.decision or []),
+            rule_id=row.rule_id,
         )
 
     @classmethod

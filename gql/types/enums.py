@@ -40,6 +40,7 @@ class SyncRunKind(Enum):
     PREVIEW = "PREVIEW"
     RELEASE = "RELEASE"
     ON_DEMAND = "ON_DEMAND"
+    RETRY = "RETRY"
 
 
 @strawberry.enum

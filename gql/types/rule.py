@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from sqlalchemy import and_
@@ -18,7 +18,14 @@ from gql.store.models import HeldOperation as HeldRow
 from gql.store.models import ProvisioningConnection as ProvisioningConnectionRow
 from gql.store.models import Rule as RuleRow
 from gql.store.models import SyncRun as RunRow
-from gql.types.audit_event import AuditEventConnection, audit_log
+from gql.types.audit_event import AuditEventConnection
+from gql.types.audit_log import (
+    audit_filter_args,
+    audit_log,
+    filter_operation,
+    filter_outcome,
+    filter_search,
+)
 from gql.types.common import aware
 from gql.types.connection import ProvisioningConnection
 from gql.types.controls import (
@@ -28,7 +35,8 @@ from gql.types.controls import (
     Quarantine,
     held_operations,
 )
-from gql.types.entity_state import EntityStateConnection, EntityStateNode
+from gql.types.entity_retry import EntityRetryConnection, retry_queue
+from gql.types.entity_state import EntityStateConnection, EntityStateNode, WriteBackStatus
 from gql.types.enums import (
     DeprovisionActionEnum,
     EndpointKind,
@@ -60,7 +68,10 @@ class Rule(relay.Node):
     enabled: bool
     direction: SyncDirection  # type: ignore[valid-type]
     user_filter: str | None
-    group_ids: list[relay.GlobalID]
+    group_ids: list[relay.GlobalID] = strawberry.field(
+        description="The directory groups this rule syncs (which groups, not which users: "
+        "users come from userFilter)."
+    )
     attribute_mappings: JSON = strawberry.field(
         deprecation_reason="Use mappings: entries with fields, constants and expressions."
     )
@@ -162,7 +173,10 @@ class Rule(relay.Node):
     def summary(self, info: Info) -> SyncSummary | None:
         return summary_for_rule(info, self.row)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(
+        description="Where each impacted user and group stands; the filters narrow it, all "
+        "together. writeBack: FAILED lists the users whose last write-back failed."
+    )
     async def entity_states(
         self,
         info: Info,
@@ -170,8 +184,16 @@ class Rule(relay.Node):
         state: EntitySyncState | None = None,  # type: ignore[valid-type]
         first: int | None = None,
         after: str | None = None,
+        write_back: Annotated[
+            WriteBackStatus | None,
+            strawberry.argument(description="Only users whose last write-back went this way."),
+        ] = None,
     ) -> EntityStateConnection:
         statement = select(StateRow).where(StateRow.rule_id == self.id)
+        if write_back is not None:
+            statement = statement.where(
+                col(StateRow.write_back_ok).is_(write_back is WriteBackStatus.OK)
+            )
         if kind is not None:
             statement = statement.where(StateRow.kind == kind.value)
         if state is not None:
@@ -185,6 +207,15 @@ class Rule(relay.Node):
             first=first,
             after=after,
         )
+
+    @strawberry.field(
+        description="Entities whose push or write-back failed and waits for its next "
+        "attempt, oldest first."
+    )
+    async def retry_queue(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> EntityRetryConnection:
+        return await retry_queue(info, self.id, first, after)
 
     @strawberry.field(description="Runs, newest first.")
     async def runs(
@@ -202,11 +233,26 @@ class Rule(relay.Node):
             descending=True,
         )
 
-    @strawberry.field(description="Everything recorded for this rule, newest first.")
+    @strawberry.field(
+        description="Everything recorded for this rule, newest first (failures first among "
+        "events of the same moment); the filters narrow it, all together."
+    )
     async def audit_log(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        outcome: Annotated[str | None, filter_outcome] = None,
+        operation: Annotated[str | None, filter_operation] = None,
+        entity_kind: Annotated[
+            EntityKindEnum | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only events about users, or about groups."),
+        ] = None,
+        search: Annotated[str | None, filter_search] = None,
     ) -> AuditEventConnection:
-        return await audit_log(info, self.id, None, first, after)
+        kind = entity_kind.value if entity_kind is not None else None
+        where = audit_filter_args(outcome, operation, search, kind)
+        return await audit_log(info, self.id, where, first, after)
 
     @strawberry.field
     def created_at(self) -> datetime:

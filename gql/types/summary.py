@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -12,7 +13,14 @@ from gql.context import Info, peek
 from gql.loaders import load_connections, load_rule_counts
 from gql.store.models import ProvisioningConnection, RuleCounts
 from gql.store.models import Rule as RuleRow
-from gql.types.audit_event import AuditEventConnection, audit_log
+from gql.types.audit_event import AuditEventConnection
+from gql.types.audit_log import (
+    audit_filter_args,
+    audit_log,
+    filter_operation,
+    filter_outcome,
+    filter_search,
+)
 from gql.types.common import aware
 
 
@@ -29,11 +37,21 @@ class EntitySummary:
     rule_id: strawberry.Private[int]
     kind: strawberry.Private[str]
 
-    @strawberry.field(description="This kind's audit log, newest first.")
+    @strawberry.field(
+        description="This kind's audit log, newest first (failures first among events of the "
+        "same moment); the filters narrow it, all together."
+    )
     async def audit_log(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        outcome: Annotated[str | None, filter_outcome] = None,
+        operation: Annotated[str | None, filter_operation] = None,
+        search: Annotated[str | None, filter_search] = None,
     ) -> AuditEventConnection:
-        return await audit_log(info, self.rule_id, self.kind, first, after)
+        where = audit_filter_args(outcome, operation, search, self.kind)
+        return await audit_log(info, self.rule_id, where, first, after)
 
 
 @strawberry.type

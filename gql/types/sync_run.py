@@ -30,15 +30,47 @@ if TYPE_CHECKING:
     from gql.types.rule import Rule
 
 
-@strawberry.type
+@strawberry.type(
+    description="How far a run is. A full outbound resync examines every directory user (and "
+    "the rule's groups): processed and total count those; inScope counts the ones of them in "
+    "the rule's scope, whose states the run recorded."
+)
 class SyncProgress:
-    processed: int
+    processed: int = strawberry.field(description="Entities examined so far.")
     total: int | None = strawberry.field(description="Null until the run knows its size.")
+    in_scope: int = strawberry.field(
+        description="Entities of the rule's scope the run recorded a state for so far."
+    )
+
+
+RUN_NAMES = {
+    "FULL": "Full resync",
+    "INCREMENTAL": "Incremental sync",
+    "POLL": "Scheduled poll",
+    "WRITE_BACK": "Write-back",
+    "PREVIEW": "Preview of a full resync",
+    "RELEASE": "Release of held operations",
+    "ON_DEMAND": "Provision on demand",
+}
+STATES = ("SUCCESS", "UNSYNCED", "PARTIAL", "FAILED")
+
+
+def run_label(kind: str, reason: str | None, started_by: str) -> str:
+    """What a run is, in words: "Full resync (the rule was enabled)"."""
+    name = RUN_NAMES.get(kind, kind.replace("_", " ").capitalize())
+    if reason:
+        return f"{name} ({reason})"
+    if kind == "FULL" and started_by not in ("system", "demo", "quarantine"):
+        return f"{name} (requested by {started_by})"
+    return name
 
 
 @strawberry.type
 class OutcomeCount:
-    outcome: str = strawberry.field(description="An entity state, REMOVED, WRITE_BACK(_FAILED).")
+    outcome: str = strawberry.field(
+        description="An entity state (SUCCESS, FAILED...), an action applied (CREATE, "
+        "UPDATE, DISABLE...), REMOVED, WRITE_BACK or WRITE_BACK_FAILED."
+    )
     count: int
 
 
@@ -53,6 +85,9 @@ class SyncRun(relay.Node):
     progress: SyncProgress
     error: str | None = strawberry.field(description="Why the run failed as a whole.")
     started_by: str
+    label: str = strawberry.field(
+        description='What the run is and why it started: "Full resync (the rule was enabled)".'
+    )
     outcomes: list[OutcomeCount]
     rule_id: strawberry.Private[int]
 
@@ -112,9 +147,14 @@ class SyncRun(relay.Node):
             queued_at=aware(row.queued_at) or row.queued_at,
             started_at=aware(row.started_at),
             finished_at=aware(row.finished_at),
-            progress=SyncProgress(processed=row.processed, total=row.total),
+            progress=SyncProgress(
+                processed=row.processed,
+                total=row.total,
+                in_scope=sum(int(row.counts.get(state, 0)) for state in STATES),
+            ),
             error=row.error,
             started_by=row.started_by,
+            label=run_label(row.kind, row.reason, row.started_by),
             outcomes=[OutcomeCount(outcome=k, count=v) for k, v in sorted(row.counts.items())],
             rule_id=row.rule_id,
         )

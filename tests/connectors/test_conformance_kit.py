@@ -6,6 +6,7 @@ broken connectors run it in an inner pytest session (``pytester``), whose counts
 
 from __future__ import annotations
 
+import base64
 import textwrap
 import uuid
 from collections.abc import Mapping, Sequence
@@ -102,7 +103,8 @@ INNER_TESTS = """
 
 BROKEN_PLUGIN = """
     import asyncio
-    from pydantic import BaseModel
+    import base64
+    from pydantic import BaseModel, SecretStr
     from connectors import (
         Capability, ConnectionTestResult, Connector, ConnectorType, Direction, EntityKind,
         EntityOutcome, EntityState, hookimpl,
@@ -110,6 +112,7 @@ BROKEN_PLUGIN = """
 
     class BrokenSettings(BaseModel):
         how: str
+        token: SecretStr | None = None
 
     BROKEN = ConnectorType(
         name="broken", title="Broken", directions=frozenset({Direction.OUTBOUND}),
@@ -118,6 +121,10 @@ BROKEN_PLUGIN = """
 
     class BrokenConnector(Connector[BrokenSettings]):
         async def test_connection(self):
+            if self.settings.how == "leak":  # a target that echoes what it was sent
+                token = self.settings.token.get_secret_value()
+                encoded = base64.b64encode(token.encode()).decode()
+                return ConnectionTestResult(ok=True, message=f"hello {token} ({encoded})")
             return ConnectionTestResult(ok=True, message="fine")
 
         async def reconcile(self, request):
@@ -128,6 +135,11 @@ BROKEN_PLUGIN = """
                 raise RuntimeError("boom")
             if how == "hang":
                 await asyncio.sleep(3600)
+            if how == "leak":
+                token = self.settings.token.get_secret_value()
+                return [EntityOutcome(kind=EntityKind.USER, key=u.key, state=EntityState.FAILED,
+                                      reason=f"HTTP 401: you sent Bearer {token}")
+                        for u in request.users]
             if how == "no-reason":  # every user FAILED, and without saying why
                 return [EntityOutcome(kind=EntityKind.USER, key=u.key, state=EntityState.FAILED)
                         for u in request.users]
@@ -163,7 +175,7 @@ def broken(how: str) -> str:
 def test_memory_connector_report_names_what_it_supports(pytester: pytest.Pytester) -> None:
     memory = "__import__('tests.connectors.test_conformance_kit').connectors.test_conformance_kit"
     result = run_inner(pytester, "tests.plugins.memory_connector", memory + ".memory_target()")
-    result.assert_outcomes(failed=0, passed=15, skipped=1)
+    result.assert_outcomes(failed=0, passed=15, skipped=2)
     result.stdout.fnmatch_lines(
         [
             "*provisync connector conformance*",
@@ -171,6 +183,7 @@ def test_memory_connector_report_names_what_it_supports(pytester: pytest.Pyteste
             "*passed*create users",
             "*skipped*incremental read (capability INCREMENTAL_READ not supported by memory)",
             "*passed*preview writes nothing",
+            "*skipped*reported outcomes are the truth*(the conformance target offers no truth_reader)",
             "*passed*target errors are FAILED outcomes with reasons",
         ]
     )
@@ -193,7 +206,7 @@ def test_a_broken_connector_fails_the_kit(
     result = run_inner(pytester, "broken_plugin", broken(how))
     # create, update, resync, disable, delete: every outbound scenario that writes fails;
     # registration and the connection test pass; the rest do not apply and say why.
-    result.assert_outcomes(failed=5, passed=2, skipped=9)
+    result.assert_outcomes(failed=5, passed=2, skipped=10)
     result.stdout.fnmatch_lines(
         [
             f"*{failing}*",
@@ -210,3 +223,22 @@ def test_a_type_that_is_not_installed_fails_the_kit(pytester: pytest.Pytester) -
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) >= 1 and "passed" not in outcomes, result.stdout.str()
     result.stdout.fnmatch_lines(["*connector type 'nowhere' is not registered*"])
+
+
+LEAKED = "kit-Planted-Token-4c1d9e"
+
+
+def test_the_kit_never_prints_the_secret_it_caught(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(broken_plugin=textwrap.dedent(BROKEN_PLUGIN))
+    pytester.syspathinsert()
+    target = (
+        "ConformanceTarget(connector_type='broken', settings={'how': 'leak'}, "
+        f"secrets={{'token': {LEAKED!r}}}, timeout=0.5)"
+    )
+    result = run_inner(pytester, "broken_plugin", target)
+    output = result.stdout.str() + result.stderr.str()
+    assert result.parseoutcomes().get("failed", 0) >= 2, output
+    assert "shows a secret value" in output and "[redacted]" in output, output
+    encoded = base64.b64encode(LEAKED.encode()).decode()
+    for form in (LEAKED, encoded, encoded.rstrip("="), LEAKED[:12], LEAKED[-12:]):
+        assert form not in output, form

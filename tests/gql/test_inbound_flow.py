@@ -198,7 +198,7 @@ async def test_a_due_rule_is_polled_incrementally_from_its_watermark(database_ur
     async with app.router.lifespan_context(app):
         services = app.state.services
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t"
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
         ) as http:
 
             async def gql(query: str, variables: dict[str, object]) -> dict[str, object]:

@@ -22,7 +22,7 @@ async def test_readyz_is_503_on_a_database_that_is_not_migrated(tmp_path: Path) 
     # No lifespan runs here, so nothing migrates the fresh SQLite file.
     app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://provisync.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         assert (await http.get("/healthz")).status_code == 200
         ready = await http.get("/readyz")
         assert ready.status_code == 503

@@ -98,7 +98,8 @@ def test_run_lines_carry_the_rule_and_run_ids(api: Api, engine_lines: io.StringI
 
 
 def test_provisync_logs_json_lines_when_asked(tmp_path: Path) -> None:
-    env = {**os.environ, "PROVISYNC_LOG_FORMAT": "json"}
+    # Alembic's lines show only at DEBUG (at INFO a db command prints none of them).
+    env = {**os.environ, "PROVISYNC_LOG_FORMAT": "json", "PROVISYNC_LOG_LEVEL": "DEBUG"}
     url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
     done = subprocess.run(
         [sys.executable, "-m", "gql.cli", "db", "upgrade", "--database-url", url],
@@ -113,3 +114,56 @@ def test_provisync_logs_json_lines_when_asked(tmp_path: Path) -> None:
     assert lines, "alembic logs its upgrade steps"
     entries = [json.loads(line) for line in lines]
     assert any(e["logger"].startswith("alembic") for e in entries)
+
+
+def test_db_and_token_commands_print_no_alembic_info_lines(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVISYNC_")}
+    url = f"sqlite+aiosqlite:///{tmp_path / 'quiet.db'}"
+    for args in (
+        ["db", "upgrade", "--database-url", url],
+        ["token", "create", "--name", "quiet", "--role", "viewer", "--database-url", url],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "gql.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "alembic" not in done.stderr, done.stderr
+        assert "Context impl" not in done.stdout + done.stderr
+
+
+def test_outgoing_http_requests_are_debug_lines() -> None:
+    import httpx
+
+    from gql.observability.logs import configure_logging
+    from tests.support.servers import free_port
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        for level, shown in ((logging.INFO, False), (logging.DEBUG, True)):
+            configure_logging("text", level)
+            root.addHandler(Keep())
+            records.clear()
+            with httpx.Client() as client:
+                try:
+                    client.get(f"http://127.0.0.1:{free_port()}/")
+                except httpx.HTTPError:
+                    pass  # nothing listens: the request line is logged all the same
+                logging.getLogger("httpx").info("HTTP Request: GET http://example.test/ 200")
+            lines = [r for r in records if r.name.startswith("httpx")]
+            assert bool(lines) is shown, (level, lines)
+            assert all(r.levelno == logging.DEBUG for r in lines)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])

@@ -159,7 +159,7 @@ def test_serve_defaults() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
     assert auth_default_for_host("0.0.0.0", {}) is True
-    assert auth_default_for_host("127.0.0.1", {}) is None
+    assert auth_default_for_host("127.0.0.1", {}) is True  # serve: loopback is no exemption
     assert auth_default_for_host("0.0.0.0", {"PROVISYNC_AUTH_REQUIRED": "false"}) is None
     assert "no credentials" in auth_notice(make_settings("sqlite://", auth_required=False))
     assert "required" in auth_notice(make_settings("sqlite://"))
@@ -210,3 +210,49 @@ def test_serve_on_a_non_loopback_address_requires_a_token(tmp_path: Path) -> Non
         output, _ = server.communicate(timeout=15)
     assert "authentication required" in output
     assert token not in output
+
+
+def test_serve_on_loopback_requires_a_token_and_logs_no_query_string_token(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = clean_env(
+        PROVISYNC_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'loop.db'}",
+        PROVISYNC_SECRET_KEY=Fernet.generate_key().decode(),
+    )
+    made = subprocess.run(
+        [sys.executable, "-m", "gql.cli", "token", "create", "--role", "admin", "--name", "q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = made.stdout.strip().splitlines()[-1].split()[-1]
+    base = f"http://127.0.0.1:{port}"
+    with provisync_process(["serve", "--host", "127.0.0.1", "--port", str(port)], env) as server:
+        wait_until(
+            server,
+            lambda: httpx.get(f"{base}/healthz", timeout=1).status_code == 200,
+            30,
+            "provisync serve did not start",
+        )
+        query = {"query": "{ rules { totalCount } }"}
+        assert httpx.post(f"{base}/graphql", json=query).status_code == 401
+        for name in ("access_token", "token", "auth"):
+            sent = httpx.get(f"{base}/graphql", params={**query, name: token})
+            assert sent.status_code == 401
+        foreign = httpx.post(
+            f"{base}/graphql",
+            json=query,
+            headers={"Authorization": f"Bearer {token}", "Host": "rebind.attacker.test"},
+        )
+        assert foreign.status_code == 400
+        allowed = httpx.post(
+            f"{base}/graphql", json=query, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert allowed.json() == {"data": {"rules": {"totalCount": 0}}}
+        server.terminate()
+        output, _ = server.communicate(timeout=15)
+    assert "authentication required" in output
+    assert "GET /graphql?" in output  # the access log is on, and shows the request
+    assert token not in output and token[4:] not in output

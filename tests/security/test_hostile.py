@@ -183,3 +183,32 @@ def test_cors_from_settings(locked: SecureServer) -> None:
     assert other.headers.get("access-control-allow-origin") != "https://evil.example"
     simple = post(locked, {"query": "{ rules { totalCount } }"}, Origin="https://console.example")
     assert simple.headers["access-control-allow-origin"] == "https://console.example"
+
+
+SUGGESTION_PROBES = (
+    "{ rulez { totalCount } }",  # a field
+    "{ rules(firts: 1) { totalCount } }",  # an argument
+    "{ rules { edges { node { entityStates(state: FAILD) { totalCount } } } } }",  # an enum
+    "query($k: EntityKnd) { rules { totalCount } }",  # a type
+    'mutation { fullResyn(ruleId: "UnVsZTox") { __typename } }',  # a mutation
+    'mutation { fullResync(rule: "UnVsZTox") { __typename } }',  # an argument of one
+)
+
+
+def test_no_suggestions_with_introspection_off(locked: SecureServer, server: SecureServer) -> None:
+    for query in SUGGESTION_PROBES:
+        response = post(locked, {"query": query}, role="admin")
+        errors = response.json()["errors"]
+        assert errors, query
+        assert all("Did you mean" not in e["message"] for e in errors), errors
+    coerced = post(
+        locked,
+        {
+            "query": "query($s: EntitySyncState) { rules { edges { node { "
+            "entityStates(state: $s) { totalCount } } } } }",
+            "variables": {"s": "FAILD"},
+        },
+    )
+    assert "FAILD" in first_error(coerced) and "Did you mean" not in coerced.text
+    # With introspection on, suggestions help the people allowed in.
+    assert "Did you mean" in post(server, {"query": "{ rulez { id } }"}).text

@@ -48,6 +48,9 @@ REQUIRED: dict[str, str] = {
     "createProvisioningConnection": "admin",
     "updateProvisioningConnection": "admin",
     "deleteProvisioningConnection": "admin",
+    "createWebhookSubscription": "admin",
+    "updateWebhookSubscription": "admin",
+    "deleteWebhookSubscription": "admin",
 }
 SUBSCRIPTIONS_REQUIRED: dict[str, str] = {"syncRunProgress": "viewer"}
 GRAPHQL = schema._schema
@@ -102,6 +105,7 @@ def written(server: SecureServer) -> dict[str, int]:
         "audit_event",
         "sync_run",
         "api_token",
+        "webhook_subscription",
     )
     return {t: server.query_db(f"SELECT count(*) FROM {t}")[0][0] for t in tables}
 

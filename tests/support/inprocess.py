@@ -52,5 +52,5 @@ async def in_process(database_url: str, **overrides: Any) -> AsyncIterator[InPro
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://provisync.test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield InProcess(services=app.state.services, http=http)

@@ -90,10 +90,18 @@ def test_rules_list_and_panel_show_what_the_api_returns(console_api: Api, page: 
     expect(entity).to_contain_text("Bad Apple")
     expect(entity.locator('[data-testid="reason"]')).to_have_text(failed[0]["reason"])
 
+    # One audit view: the summary's button filters it to users, then hides it.
+    audit = panel.locator('[data-testid="audit"]')
     panel.locator('button[data-action="audit-users"]').click()
-    expect(
-        panel.locator('section[data-summary="users"] table.audit tbody tr').first
-    ).to_be_visible()
+    expect(audit.locator("select[name=kind]")).to_have_value("USER")
+    expect(audit.locator("table.audit tbody tr").first).to_be_visible()
+    expect(panel.locator("table.audit")).to_have_count(1)
+    expect(panel.locator('button[data-action="audit-users"]')).to_have_text("Hide")
+    panel.locator('button[data-action="audit-users"]').click()
+    expect(audit.locator("table.audit")).to_be_hidden()
+    expect(audit.locator('button[data-action="audit-toggle"]')).to_have_text("Show")
+    audit.locator('button[data-action="audit-toggle"]').click()
+    expect(audit.locator("table.audit")).to_be_visible()
     path = screenshot(page, "console-rule.png")
     assert path.exists()
 

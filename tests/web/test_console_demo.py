@@ -72,12 +72,31 @@ def test_console_shows_the_demo_rules_as_the_api_does(demo: str, page: Any) -> N
         str(workday["summary"]["users"]["writeBackFailures"])
     )
     assert workday["summary"]["users"]["writeBackFailures"] == 2
+    # Workday syncs users only: no empty group summary. The two write-back failures are listed
+    # with what was written back and Workday's fault.
+    expect(panel.locator('section[data-summary="groups"]')).to_have_count(0)
+    failures = panel.locator('[data-testid="write-back-failure"]')
+    expect(failures).to_have_count(2)
+    expect(panel.locator('[data-testid="write-back-failures"] h3')).to_have_text(
+        "Write-back failures (2)"
+    )
+    expect(failures.filter(has_text="phone = 555-0199")).to_have_count(1)
+    expect(failures.filter(has_text="@new.acme.example")).to_have_count(1)
+    for i in range(2):
+        expect(failures.nth(i).locator('[data-testid="reason"]')).not_to_be_empty()
+    screenshot(page, "console-demo-workday.png")
 
     scim = rules["Directory → Acme SaaS"]
     page.locator(f'#rules tbody tr[data-rule-id="{scim["id"]}"]').click()
     panel = page.locator(f'#details[data-rule-id="{scim["id"]}"][data-state="ready"]')
     expect_counts(panel.locator('section[data-summary="users"]'), scim["summary"]["users"])
     expect_counts(panel.locator('section[data-summary="groups"]'), scim["summary"]["groups"])
+    # The seeded failure is found in the audit log: filtered, it is the one row.
+    audit = panel.locator('[data-testid="audit"]')
+    audit.locator("select[name=outcome]").select_option("FAILED")
+    expect(audit.locator("table.audit tbody tr")).to_have_count(1)
+    expect(audit.locator("table.audit tbody tr")).to_contain_text("HTTP 400")
+    audit.locator("select[name=outcome]").select_option("")
     # The seeded problems: one account the target refuses, one that differs (with the attribute).
     expect(panel.locator('li[data-state="FAILED"] [data-testid="reason"]')).to_contain_text(
         "HTTP 400"
@@ -94,3 +113,22 @@ def test_console_shows_the_demo_rules_as_the_api_does(demo: str, page: Any) -> N
     staging = rules["Directory → Staging"]
     page.locator(f'#rules tbody tr[data-rule-id="{staging["id"]}"]').click()
     expect(page.locator('#details [data-testid="disabled-message"]')).to_be_visible()
+
+
+def test_the_demo_console_at_three_widths(demo: str, browser: Any) -> None:
+    rules = demo_rules(demo)
+    for width in (1400, 800, 400):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        try:
+            for name, shot in (("Directory → Acme SaaS", "scim"), ("Workday → Directory", "workday")):
+                page.goto(f"{demo}/#/rules/{rules[name]['id']}")
+                panel = page.locator(f'#details[data-rule-id="{rules[name]["id"]}"]')
+                expect(panel).to_have_attribute("data-state", "ready")
+                expect(page.locator('[data-testid="audit"] table.audit')).to_be_visible()
+                # Long Workday faults (XPaths) wrap inside the panel; nothing overflows.
+                overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
+                assert overflow <= 0, (width, name, overflow)
+                screenshot(page, f"console-demo-{shot}-{width}.png")
+        finally:
+            context.close()

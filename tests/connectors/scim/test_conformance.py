@@ -8,6 +8,7 @@ from connectors.testing import ConformanceTarget, OutboundConformance
 from tests.connectors.scim.conftest import REJECTED
 from tests.connectors.scim.target import Control
 from tests.support.servers import free_port
+from tests.support.truth import ScimReader
 
 pytest_plugins = ["connectors.testing.conformance"]
 
@@ -21,6 +22,7 @@ def conformance_target(base_url: str, target: Control) -> ConformanceTarget:
         rejected_user_name=REJECTED,
         unreachable_settings={"base_url": f"http://127.0.0.1:{free_port()}/v2", "max_retries": 0},
         timeout=20,
+        truth_reader=ScimReader(base_url),
     )
 
 

@@ -5,7 +5,7 @@ the full list of mapping entries in ``mappings`` that produces the same target v
 canonical attribute from its (overridden) field, userName the matching attribute.
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0011
 Create Date: 2026-12-01 20:30:00
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = '0012'
-down_revision: str | None = '0006'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -59,6 +59,19 @@ def _load(value: object) -> object:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _rebuild_rule(change: object) -> None:
+    """Change the rule table in batch mode. On SQLite that copies the table: foreign keys are
+    off meanwhile (dropping the old table would cascade to states and runs) and the copy keeps
+    AUTOINCREMENT (ids are never reused, see 0007)."""
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    if sqlite:
+        op.execute('PRAGMA foreign_keys=OFF')
+    with op.batch_alter_table('rule', table_kwargs={'sqlite_autoincrement': True}) as batch:
+        change(batch)  # type: ignore[operator]
+    if sqlite:
+        op.execute('PRAGMA foreign_keys=ON')
+
+
 def upgrade() -> None:
     with op.batch_alter_table('entity_sync_state') as batch:
         batch.add_column(sa.Column('decision', sa.JSON(), nullable=True))
@@ -73,8 +86,7 @@ def upgrade() -> None:
         loaded = _load(legacy)
         entries = entries_of(loaded if isinstance(loaded, dict) else {})
         connection.execute(rule.update().where(rule.c.id == rule_id).values(mappings=entries))
-    with op.batch_alter_table('rule') as batch:
-        batch.drop_column('attribute_mappings')
+    _rebuild_rule(lambda batch: batch.drop_column('attribute_mappings'))
     for table in ('directory_user', 'directory_group'):
         with op.batch_alter_table(table) as batch:
             batch.add_column(

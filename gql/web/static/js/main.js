@@ -1,21 +1,43 @@
 // The Provisioning console: the rules list, a rule's details panel, Full Resync with live progress.
 import { gql, getToken, setToken, subscribe, typedError } from './api.js';
+import { AuditView } from './audit.js';
 import * as Q from './queries.js';
 import { mappingTesterSection } from './mapping_tester.js';
 import { explainSection } from './explain.js';
+import { retrySection } from './retry.js';
 import {
-  auditTable, countsGrid, directionText, el, endpointText, entityItem, formatDate, message, stackedBar, statusBadge, time,
+  countsGrid, directionText, el, endpointText, formatDate, message, stackedBar, statusBadge, time,
 } from './render.js';
+import {
+  heldSection, NOT_ALLOWED, notInSync, progressText, runsTable, writeBackSection,
+} from './sections.js';
 
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
-const state = { rules: [], selected: null, rule: null, run: null, runNote: '', stopFollow: null, loadSeq: 0, alert: null };
+// How often the open rule is read again, so the panel follows it without "Refresh".
+const LIVE_MS = Number(window.PROVISYNC_LIVE_MS) || 3000;
+const state = {
+  rules: [], selected: null, rule: null, run: null, runNote: '', stopFollow: null, loadSeq: 0, alert: null, viewer: null, audit: null,
+};
 const $ = (selector) => document.querySelector(selector);
 
+// A sentence for an ApiError (or a typed error result), with the API's own message.
 function describe(error) {
-  if (error.code === 'UNAUTHENTICATED') return 'Authentication is required: enter an API token above.';
-  if (error.code === 'FORBIDDEN') return 'The token is valid but not allowed to do this.';
+  if (error.code === 'UNAUTHENTICATED') {
+    return getToken()
+      ? 'The API refused the token you entered (unknown, revoked or expired): enter another above.'
+      : 'Authentication is required: enter an API token above.';
+  }
+  if (error.code === 'FORBIDDEN') {
+    const role = state.viewer && state.viewer.role ? ` (your role: ${state.viewer.role.toLowerCase()})` : '';
+    return `Not allowed${role}: ${error.message}`;
+  }
   return error.message;
 }
+
+function mayOperate() {
+  return Boolean(state.viewer && state.viewer.mayOperate);
+}
+
 
 function showBanner(error) {
   const banner = $('#banner');
@@ -30,9 +52,10 @@ function clearBanner() {
 
 // rules list -------------------------------------------------------------------------------
 
-async function loadRules() {
+// `quiet`: a live refresh; the rows are drawn again only when something changed.
+async function loadRules(quiet = false) {
   const tbody = $('#rules tbody');
-  tbody.parentElement.dataset.state = 'loading';
+  if (!quiet) tbody.parentElement.dataset.state = 'loading';
   try {
     const rules = [];
     let after = null;
@@ -41,12 +64,15 @@ async function loadRules() {
       rules.push(...data.rules.edges.map((edge) => edge.node));
       after = data.rules.pageInfo.hasNextPage ? data.rules.pageInfo.endCursor : null;
     } while (after && rules.length < 5000);
+    const same = quiet && JSON.stringify(rules) === JSON.stringify(state.rules);
     state.rules = rules;
     clearBanner();
-    renderRules();
+    if (!same) renderRules();
   } catch (error) {
+    if (quiet) return;
     showBanner(error);
     tbody.replaceChildren(el('tr', {}, el('td', { colspan: 6, class: 'muted', text: 'The rules could not be loaded.' })));
+    $('#rule-count').textContent = '';  // no count beside "could not be loaded"
     tbody.parentElement.dataset.state = 'error';
   }
 }
@@ -93,7 +119,8 @@ function stopFollowing() {
   state.stopFollow = null;
 }
 
-async function openRule(id) {
+// `quiet`: a live refresh of the open rule, without the loading state or an error in its place.
+async function openRule(id, quiet = false) {
   const panel = $('#details');
   if (state.selected !== id) {
     stopFollowing();
@@ -105,32 +132,41 @@ async function openRule(id) {
     row.setAttribute('aria-selected', row.dataset.ruleId === id ? 'true' : 'false');
   }
   panel.hidden = false;
+  document.querySelector('main').classList.add('with-panel');
   panel.dataset.ruleId = id;
-  panel.dataset.state = 'loading';
+  if (!quiet) panel.dataset.state = 'loading';
   const seq = ++state.loadSeq;
   try {
     const data = await gql(Q.RULE, { id });
     if (seq !== state.loadSeq) return;
     if (!data.rule) {
-      renderPanelProblem({ code: 'NOT_FOUND', message: `There is no rule with id ${id} (it may have been deleted).` });
+      renderPanelProblem({ code: 'NOT_FOUND', message: `No such rule: ${id}. It may have been deleted, or the link is wrong.` }, 'No such rule');
       return;
     }
     state.rule = data.rule;
+    if (quiet && panel.contains(document.activeElement) && document.activeElement.closest('form')) return;  // do not pull a field from under the typist
     renderDetails(data.rule);
     panel.dataset.state = 'ready';
     const active = data.rule.runs.edges.map((edge) => edge.node).find((run) => !FINAL.has(run.status));
     if (active && !state.stopFollow) follow(active);
   } catch (error) {
-    if (seq === state.loadSeq) renderPanelProblem(error);
+    if (seq !== state.loadSeq || quiet) return;
+    // An id that is not a rule's id at all: the API says "Value cannot represent a GlobalID".
+    if (/GlobalID/.test(error.message)) {
+      renderPanelProblem({ code: 'NOT_FOUND', message: `No such rule: ${id}. The link names no rule.` }, 'No such rule');
+    } else {
+      renderPanelProblem(error);
+    }
   }
 }
 
-function renderPanelProblem(error) {
+function renderPanelProblem(error, title) {
   const panel = $('#details');
   panel.replaceChildren(
     el('header', { class: 'panel-head' }, el('h2', { text: 'Rule' }), closeButton()),
-    message('error', `The rule could not be shown (${error.code})`, describe(error), 'panel-error'));
+    message('error', title || `The rule could not be shown (${error.code})`, describe(error), 'panel-error'));
   panel.dataset.state = 'error';
+  state.rule = null;
 }
 
 function closeButton() {
@@ -143,78 +179,27 @@ function fact(label, field, value) {
 
 function summarySection(rule, key, title) {
   const counts = rule.summary[key];
-  const audit = el('div', { class: 'kind-audit', hidden: true });
+  const kind = key === 'users' ? 'USER' : 'GROUP';
   const toggle = el('button', {
-    type: 'button', class: 'link', 'data-action': `audit-${key}`, text: 'Audit log',
-    onclick: async () => {
-      if (!audit.hidden) { audit.hidden = true; return; }
-      audit.hidden = false;
-      audit.replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
-      try {
-        const data = await gql(Q.kindAuditLog(key), { id: rule.id });
-        const log = data.rule && data.rule.summary ? data.rule.summary[key].auditLog : null;
-        audit.replaceChildren(log ? auditTable(log.edges) : message('info', 'The audit log is hidden while the rule is disabled.'));
-      } catch (error) {
-        audit.replaceChildren(message('error', `The audit log could not be loaded (${error.code})`, describe(error)));
-      }
+    type: 'button', class: 'link', 'data-action': `audit-${key}`, 'data-kind': kind, text: 'Audit log',
+    onclick: () => {
+      const audit = state.audit;
+      if (!audit) return;
+      if (audit.open && audit.filters.kind === kind) audit.setOpen(false);
+      else audit.show(kind);
     },
   });
   return el('section', { class: 'summary', 'data-summary': key },
     el('div', { class: 'section-head' }, el('h3', { text: title }), toggle),
     countsGrid(counts),
-    stackedBar(counts, title),
-    audit);
+    stackedBar(counts, title));
 }
 
-function notInSync(rule) {
-  const groups = [['failed', 'Failed'], ['partial', 'Partial Synced'], ['unsynced', 'Unsynced']];
-  const total = groups.reduce((sum, [key]) => sum + rule[key].totalCount, 0);
-  const section = el('section', { class: 'not-in-sync', 'data-testid': 'not-in-sync' }, el('h3', { text: `Not in sync (${total})` }));
-  if (!total) {
-    section.append(el('p', { class: 'muted', text: 'Every impacted user and group is in sync.' }));
-    return section;
+// The summaries' buttons say "Hide" while the audit view shows their kind.
+function syncAuditButtons(audit) {
+  for (const button of document.querySelectorAll('#details button[data-kind]')) {
+    button.textContent = audit.open && audit.filters.kind === button.dataset.kind ? 'Hide' : 'Audit log';
   }
-  for (const [key, title] of groups) {
-    const connection = rule[key];
-    if (!connection.totalCount) continue;
-    const shown = connection.edges.length;
-    section.append(el('details', { open: key !== 'unsynced' || total < 20, 'data-group': key },
-      el('summary', { text: `${title}: ${connection.totalCount}${shown < connection.totalCount ? ` (first ${shown} shown)` : ''}` }),
-      el('ul', { class: 'entities' }, connection.edges.map((edge) => entityItem(edge.node)))));
-  }
-  return section;
-}
-
-function runsTable(rule) {
-  const runs = rule.runs.edges.map((edge) => edge.node);
-  if (!runs.length) return el('p', { class: 'muted', text: 'No runs yet.' });
-  return el('table', { class: 'runs' },
-    el('thead', {}, el('tr', {}, ['Started', 'Kind', 'Status', 'Progress', 'By', 'Error'].map((h) => el('th', { text: h })))),
-    el('tbody', {}, runs.map((run) => el('tr', { 'data-run-status': run.status },
-      el('td', {}, time(run.startedAt)),
-      el('td', { text: run.kind }),
-      el('td', {}, el('span', { class: `outcome outcome-${run.status.toLowerCase()}`, text: run.status })),
-      el('td', { class: 'num', text: progressText(run) }),
-      el('td', { text: run.startedBy }),
-      el('td', { class: 'msg-cell', text: run.error || '' })))));
-}
-
-function heldSection(rule) {
-  const held = rule.heldOperations;
-  const limit = rule.deletionProtection;
-  const limits = [limit.maxCount !== null ? `${limit.maxCount}` : null, limit.maxPercent !== null ? `${limit.maxPercent}%` : null]
-    .filter(Boolean).join(' or ');
-  return el('section', { class: 'held', 'data-testid': 'held-operations' },
-    el('h3', { text: `Held by deletion protection (${held.totalCount})` }),
-    el('p', { class: 'muted', text: `A run would have disabled or deleted more than the rule's limit (${limits || 'none'}). Nothing below was done yet.` }),
-    el('table', { class: 'runs' },
-      el('thead', {}, el('tr', {}, ['Entity', 'Kind', 'Held action', 'Held at'].map((h) => el('th', { text: h })))),
-      el('tbody', {}, held.edges.map(({ node }) => el('tr', {},
-        el('td', { text: node.displayName }), el('td', { text: node.kind }),
-        el('td', { text: node.action }), el('td', {}, time(node.heldAt)))))),
-    el('div', { class: 'actions' },
-      el('button', { type: 'button', class: 'danger', 'data-action': 'release', text: 'Release (apply them)', onclick: () => resolveHeld(rule.id, true) }),
-      el('button', { type: 'button', 'data-action': 'discard', text: 'Discard (leave the accounts)', onclick: () => resolveHeld(rule.id, false) })));
 }
 
 async function resolveHeld(ruleId, release) {
@@ -235,8 +220,8 @@ async function resolveHeld(ruleId, release) {
 function renderDetails(rule) {
   const panel = $('#details');
   const resync = el('button', {
-    type: 'button', class: 'primary', 'data-action': 'resync', disabled: !rule.enabled || Boolean(state.stopFollow),
-    title: rule.enabled ? 'Resync every user and group of this rule' : 'Enable the rule to resync it',
+    type: 'button', class: 'primary', 'data-action': 'resync', disabled: !rule.enabled || Boolean(state.stopFollow) || !mayOperate(),
+    title: !mayOperate() ? NOT_ALLOWED : rule.enabled ? 'Resync every user and group of this rule' : 'Enable the rule to resync it',
     text: 'Full Resync', onclick: () => fullResync(rule.id),
   });
   const children = [
@@ -265,16 +250,26 @@ function renderDetails(rule) {
     children.push(el('div', { class: 'message message-info', role: 'status', 'data-testid': 'disabled-message' },
       el('strong', { text: 'This rule is disabled.' }),
       el('p', { text: 'Its sync summary is hidden while the rule is disabled: enable it to sync and see how its users and groups are doing.' }),
-      el('button', { type: 'button', 'data-action': 'enable', text: 'Enable rule', onclick: () => setEnabled(rule.id, true) })));
+      el('p', { class: 'muted', text: 'Enabling it starts a full resync at once.' }),
+      el('button', {
+        type: 'button', 'data-action': 'enable', text: 'Enable rule', disabled: !mayOperate(), title: mayOperate() ? null : NOT_ALLOWED, onclick: () => setEnabled(rule.id, true),
+      })));
   } else {
-    children.push(summarySection(rule, 'users', 'User Sync Summary'), summarySection(rule, 'groups', 'Group Sync Summary'), notInSync(rule));
+    children.push(summarySection(rule, 'users', 'User Sync Summary'));
+    // A users-only connector (Workday) syncs no groups: no empty group summary for it.
+    const type = rule.connection && rule.connection.connectorType;
+    const syncsGroups = !type || type.capabilities.includes('GROUPS') || rule.summary.groups.impacted > 0;
+    if (syncsGroups) children.push(summarySection(rule, 'groups', 'Group Sync Summary'));
+    if (rule.writeBackFailed.totalCount) children.push(writeBackSection(rule));
+    children.push(notInSync(rule));
   }
-  if (rule.heldOperations.totalCount) children.push(heldSection(rule));
+  if (rule.heldOperations.totalCount) children.push(heldSection(rule, mayOperate(), resolveHeld));
+  if (rule.retryQueue && rule.retryQueue.totalCount) children.push(retrySection(rule));
   children.push(explainSection(rule), mappingTesterSection(rule));
-  children.push(
-    el('section', { class: 'runs-section' }, el('h3', { text: 'Recent runs' }), runsTable(rule)),
-    el('section', { class: 'activity' }, el('h3', { text: `Audit log (${rule.auditLog.totalCount})` }), auditTable(rule.auditLog.edges)));
+  if (!state.audit || state.audit.ruleId !== rule.id) state.audit = new AuditView(rule.id, describe, syncAuditButtons);
+  children.push(el('section', { class: 'runs-section' }, el('h3', { text: 'Recent runs' }), runsTable(rule)), state.audit.element);
   panel.replaceChildren(...children);
+  syncAuditButtons(state.audit);
   renderAlert();
   renderRun();
 }
@@ -292,11 +287,6 @@ function setAlert(title, error) {
 
 // runs -------------------------------------------------------------------------------------
 
-function progressText(run) {
-  const { processed, total } = run.progress;
-  return total === null || total === undefined ? `${processed} processed` : `${processed} / ${total}`;
-}
-
 function renderRun() {
   const box = $('#run');
   const run = state.run;
@@ -310,15 +300,18 @@ function renderRun() {
   box.className = `run run-${run.status.toLowerCase()}`;
   // Native replaceChildren would print a null child as "null": drop the absent parts.
   box.replaceChildren(...[
-    el('span', { class: 'run-title', text: `${run.kind === 'FULL' ? 'Full resync' : `${run.kind.toLowerCase()} run`}:` }),
+    el('span', { class: 'run-title', 'data-testid': 'run-label', text: `${run.label || run.kind}:` }),
     el('span', { class: `outcome outcome-${run.status.toLowerCase()}`, 'data-testid': 'run-status', text: run.status }),
     bar,
     el('span', { class: 'num', 'data-testid': 'run-progress', text: progressText(run) }),
+    // processed counts what the run examined; inScope what of it is the rule's to sync.
+    run.progress.inScope !== undefined && run.progress.inScope !== null
+      ? el('span', { class: 'muted', 'data-testid': 'run-in-scope', text: `examined · ${run.progress.inScope} in scope` }) : null,
     run.error ? el('span', { class: 'reason', 'data-testid': 'run-error', text: run.error }) : null,
     state.runNote ? el('span', { class: 'muted', text: state.runNote }) : null,
   ].filter(Boolean));
   const button = document.querySelector('#details button[data-action="resync"]');
-  if (button) button.disabled = !FINAL.has(run.status) || !(state.rule && state.rule.enabled);
+  if (button) button.disabled = !FINAL.has(run.status) || !(state.rule && state.rule.enabled) || !mayOperate();
 }
 
 function follow(run) {
@@ -406,23 +399,50 @@ function route() {
     stopFollowing();
     state.selected = null;
     state.run = null;
+    state.rule = null;
     $('#details').hidden = true;
+    document.querySelector('main').classList.remove('with-panel');
     for (const row of document.querySelectorAll('#rules tbody tr[aria-selected="true"]')) row.setAttribute('aria-selected', 'false');
   }
+}
+
+// Who the API says the caller is; buttons the role may not use are disabled.
+async function loadViewer() {
+  try {
+    state.viewer = (await gql(Q.VIEWER)).viewer;
+  } catch {
+    state.viewer = null;
+  }
+  const who = $('#viewer');
+  who.textContent = state.viewer ? `${state.viewer.name} · ${(state.viewer.role || 'no role').toLowerCase()}` : '';
+  who.hidden = !state.viewer;
 }
 
 function setupToken() {
   const input = $('#token');
   input.value = getToken();
-  $('#token-form').addEventListener('submit', (event) => {
+  $('#token-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     setToken(input.value.trim());
+    await loadViewer();
     loadRules();
     if (state.selected) openRule(state.selected);
   });
 }
 
+// Live: the open rule (and the list) are read again every few seconds while the page is seen.
+function startLive() {
+  setInterval(() => {
+    if (document.visibilityState !== 'visible' || !state.selected || !state.rule) return;
+    if ($('#details').dataset.state !== 'ready') return;
+    openRule(state.selected, true);
+    if (state.audit) state.audit.refresh();
+    loadRules(true);
+  }, LIVE_MS);
+}
+
 setupToken();
 $('#refresh').addEventListener('click', () => { loadRules(); if (state.selected) openRule(state.selected); });
 window.addEventListener('hashchange', route);
-loadRules().then(route);
+loadViewer().then(loadRules).then(route);
+startLive();

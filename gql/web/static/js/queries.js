@@ -19,30 +19,38 @@ const STATES = `totalCount edges { node {
   writeBack { ok reason at }
 } }`;
 const EVENT = 'id createdAt operation outcome message actor entityKind entityName';
-export const RUN = 'id status kind error startedAt finishedAt startedBy progress { processed total }';
+export const RUN = 'id status kind label error startedAt finishedAt startedBy progress { processed total inScope }';
 
 export const RULE = `query ConsoleRule($id: ID!) {
   rule(id: $id) {
-    id name enabled status direction lastSync lastRunError userFilter
+    id name enabled status direction lastSync lastRunError userFilter groupIds
     source { name kind } target { name kind }
-    connection { name connectorTypeName }
+    connection { name connectorTypeName connectorType { capabilities } }
     summary { lastSync users { ${COUNTS} } groups { ${COUNTS} } }
     runs(first: 5) { edges { node { ${RUN} } } }
     failed: entityStates(state: FAILED, first: 50) { ${STATES} }
     partial: entityStates(state: PARTIAL, first: 50) { ${STATES} }
     unsynced: entityStates(state: UNSYNCED, first: 50) { ${STATES} }
-    auditLog(first: 15) { totalCount edges { node { ${EVENT} } } }
+    writeBackFailed: entityStates(writeBack: FAILED, first: 50) { totalCount edges { node {
+      id displayName entityKey updatedAt writeBack { ok reason at attributes { attribute value } }
+    } } }
     quarantine { since nextAttemptAt reason failedRuns }
     deletionProtection { maxCount maxPercent }
     heldOperations(first: 50) { totalCount edges { node { id kind displayName action heldAt } } }
+    retryQueue(first: 50) { totalCount edges { node { id kind displayName operation attempts lastError nextAttemptAt } } }
   }
 }`;
 
-export function kindAuditLog(kind) {
-  return `query ConsoleAudit($id: ID!) {
-    rule(id: $id) { summary { ${kind} { auditLog(first: 50) { totalCount edges { node { ${EVENT} } } } } } }
-  }`;
-}
+export const AUDIT_LOG = `query ConsoleAudit($id: ID!, $first: Int, $after: String, $outcome: String,
+    $operation: String, $kind: EntityKind, $search: String) {
+  rule(id: $id) {
+    auditLog(first: $first, after: $after, outcome: $outcome, operation: $operation, entityKind: $kind, search: $search) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { ${EVENT} } }
+    }
+  }
+}`;
+
+export const VIEWER = 'query ConsoleViewer { viewer { name role mayOperate mayAdminister } }';
 
 export const FULL_RESYNC = `mutation ConsoleFullResync($id: ID!) {
   fullResync(ruleId: $id) {

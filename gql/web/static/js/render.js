@@ -9,17 +9,22 @@ export function el(tag, attrs = {}, ...children) {
     else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
 }
 
+// Dates in the reader's locale and time zone, with the zone named ("14:03:07 UTC").
+const DATE_FORMAT = {
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+};
+
 export function formatDate(iso) {
   if (!iso) return 'never';
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString(undefined, DATE_FORMAT);
 }
 
 export function time(iso) {
@@ -116,4 +121,19 @@ export function entityItem(node) {
 export function message(kind, title, text, testid) {
   return el('div', { class: `message message-${kind}`, role: kind === 'error' ? 'alert' : 'status', 'data-testid': testid },
     el('strong', { text: title }), text ? el('p', { text }) : null);
+}
+
+/** Users whose last write-back failed: who, what was written back, and what the source said. */
+export function writeBackList(connection) {
+  return el('ul', { class: 'entities' }, connection.edges.map(({ node }) => {
+    const written = (node.writeBack && node.writeBack.attributes) || [];
+    return el('li', { class: 'entity entity-failed', 'data-entity': node.entityKey, 'data-testid': 'write-back-failure' },
+      el('div', { class: 'entity-head' },
+        el('span', { class: 'outcome outcome-failed', text: 'WRITE-BACK FAILED' }),
+        el('strong', { text: node.displayName || node.entityKey }),
+        el('span', { class: 'muted' }, 'at ', time(node.writeBack && node.writeBack.at))),
+      written.length ? el('p', { class: 'written', 'data-testid': 'written' }, 'Wrote back: ',
+        written.map((w, i) => [i ? ', ' : '', el('code', { text: `${w.attribute} = ${w.value ?? '(none)'}` })])) : null,
+      el('p', { class: 'reason', 'data-testid': 'reason', text: (node.writeBack && node.writeBack.reason) || 'no reason given' }));
+  }));
 }

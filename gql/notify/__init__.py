@@ -1,0 +1,1 @@
+"""Webhook notifications: CloudEvents signed per Standard Webhooks, sent in the background."""
