@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from provisync_scim.connector import ScimConnector
+from provisync_scim.mapping import CUSTOM
 from provisync_scim.settings import ScimSettings
 from provisync_sdk import (
     Capability,
@@ -14,6 +15,7 @@ from provisync_sdk import (
     ConnectorContext,
     ConnectorType,
     Direction,
+    TargetAttribute,
     hookimpl,
 )
 
@@ -27,6 +29,12 @@ SCIM_TYPE = ConnectorType(
         "Provisions directory users and groups to any SCIM 2.0 service provider "
         "(RFC 7643, RFC 7644): PATCH or PUT, filters or paged listing, as the target supports."
     ),
+    target_attributes=(
+        TargetAttribute("costCenter", description="Enterprise extension: cost center."),
+        TargetAttribute("organization", description="Enterprise extension: organization."),
+        TargetAttribute("division", description="Enterprise extension: division."),
+    ),
+    custom_target_pattern=CUSTOM.pattern.strip("^$"),
 )
 
 
