@@ -44,9 +44,9 @@ def seed(path: Path, rules: list[tuple[str, int]]) -> list[int]:
     ids = []
     for name, count in rules:
         cur = conn.execute(
-            "INSERT INTO rule (name, enabled, direction, connection_id, group_ids, attribute_mappings,"
+            "INSERT INTO rule (name, enabled, direction, connection_id, group_ids, mappings,"
             " deprovision_action, poll_interval_seconds, last_sync_at, last_run_status, created_at, updated_at)"
-            " VALUES (?, 1, 'OUTBOUND', 1, '[]', '{}', 'DISABLE', 900, ?, 'SUCCEEDED', ?, ?)",
+            " VALUES (?, 1, 'OUTBOUND', 1, '[]', '[]', 'DISABLE', 900, ?, 'SUCCEEDED', ?, ?)",
             (name, now, now, now),
         )
         rule_id = int(cur.lastrowid or 0)

@@ -2,8 +2,9 @@
 
 - the SDK (``provisync_sdk``) imports nothing of the backend nor of any plugin;
 - a plugin (``provisync_scim``, ``provisync_workday``) imports only the SDK and itself;
-- the backend's core (everything in ``provisync`` but the API layer and the two shells that
-  compose it, ``provisync.cli`` and ``provisync.demo``) never imports the API layer.
+- the backend's core (everything in ``provisync`` but the API layer and the shells that
+  compose it: ``provisync.cli``, ``provisync.demo``, ``python -m provisync``) never imports
+  the API layer.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_ROOTS = [ROOT / "gql", ROOT / "connectors"]
 PLUGINS = ("provisync_scim", "provisync_workday")
-SHELLS = ("provisync.cli", "provisync.demo")
+SHELLS = ("provisync.cli", "provisync.demo", "provisync.__main__")
 
 
 def modules() -> Iterator[tuple[str, Path]]:

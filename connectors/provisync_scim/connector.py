@@ -29,6 +29,7 @@ from provisync_sdk import (
     MemberRef,
     ReconcileRequest,
     Removal,
+    TargetAttribute,
     TargetUnreachable,
 )
 
@@ -79,6 +80,15 @@ class ScimConnector(Connector[ScimSettings]):
                 self._users = UserSync(s, features, writer, user_finder)
                 self._groups = GroupSync(s, features, writer, group_finder)
             return self._users, self._groups
+
+    async def target_attributes(self) -> Sequence[TargetAttribute] | None:
+        """The User's extension attributes (enterprise and custom) the target's ``/Schemas``
+        declares, by full name; ``None`` when it serves no ``/Schemas``."""
+        features = self.features or await discover(self.http)
+        self.features = features
+        if "Schemas" not in features.served:
+            return None
+        return features.extension_attributes
 
     async def test_connection(self) -> ConnectionTestResult:
         """Discovery, then one authenticated read of the users endpoint."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from provisync_scim.http import InvalidAnswer, ScimHttp
 from provisync_scim.mapping import ENTERPRISE
+from provisync_sdk import TargetAttribute
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,9 @@ class TargetFeatures:
     :param served_config: the target answered ``/ServiceProviderConfig``.
     :param enterprise: the User resource type takes the enterprise extension (or we cannot tell).
     :param user_attributes: top-level User attributes of the served schemas (empty: unknown).
+    :param extension_attributes: the attributes of the User's schema extensions (enterprise
+        and custom) by full name (``urn:...:User:costCenter``), as mapping targets; empty
+        when the target serves no ``/Schemas``.
     """
 
     served_config: bool = False
@@ -30,6 +34,11 @@ class TargetFeatures:
     enterprise: bool = True
     user_attributes: frozenset[str] = field(default_factory=frozenset)
     served: tuple[str, ...] = ()
+    extension_attributes: tuple[TargetAttribute, ...] = ()
+
+    @property
+    def extension_names(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.extension_attributes)
 
     def as_details(self) -> dict[str, str]:
         """Plain strings for :class:`provisync_sdk.ConnectionTestResult` details."""
@@ -116,15 +125,28 @@ async def discover(http: ScimHttp) -> TargetFeatures:
         for rt in _resources(resource_types)
         if rt.get("name") == "User" or rt.get("id") == "User"
     ]
+    extension_ids: set[str] = set()
     if user_types:
         extensions = user_types[0].get("schemaExtensions") or []
-        enterprise = any(isinstance(e, dict) and e.get("schema") == ENTERPRISE for e in extensions)
+        extension_ids = {str(e.get("schema")) for e in extensions if isinstance(e, dict)}
+        enterprise = ENTERPRISE in extension_ids
     attributes: set[str] = set()
+    extension_attributes: list[TargetAttribute] = []
     for schema in _resources(schemas):
+        declared = [a for a in schema.get("attributes") or [] if isinstance(a, dict)]
         if schema.get("id") == "urn:ietf:params:scim:schemas:core:2.0:User":
-            attributes.update(
-                str(a.get("name")) for a in schema.get("attributes") or [] if isinstance(a, dict)
-            )
+            attributes.update(str(a.get("name")) for a in declared)
+        elif schema.get("id") in extension_ids:
+            extension_attributes += [
+                TargetAttribute(
+                    name=f"{schema['id']}:{a.get('name')}",
+                    type=str(a.get("type") or "string"),
+                    multi_valued=bool(a.get("multiValued")),
+                    description=str(a.get("description") or "")[:200],
+                )
+                for a in declared
+                if a.get("name") and a.get("mutability") != "readOnly"
+            ]
     filter_part = config.get("filter") if isinstance(config.get("filter"), dict) else {}
     bulk_part = config.get("bulk") if isinstance(config.get("bulk"), dict) else {}
     return TargetFeatures(
@@ -139,4 +161,5 @@ async def discover(http: ScimHttp) -> TargetFeatures:
         enterprise=enterprise,
         user_attributes=frozenset(attributes),
         served=served,
+        extension_attributes=tuple(extension_attributes),
     )

@@ -1,12 +1,16 @@
-"""Canonical user attributes to SCIM and back, comparison, and PATCH operations.
+"""Target attributes to SCIM and back, comparison, and PATCH operations.
 
 Only the attributes present in a desired user are managed: an attribute the rule does not map
 is neither compared nor written. ``manager`` is not mapped (it needs the manager's target id).
+Besides the canonical attributes, the enterprise extension's ``costCenter``, ``organization``
+and ``division``, and attributes of custom schema extensions named in full
+(``urn:...:User:badgeId``), are written into their extension and PATCHed by their full path.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,18 +32,43 @@ PATHS: dict[str, str] = {
     "title": "title",
     "department": f"{ENTERPRISE}:department",
     "employeeId": f"{ENTERPRISE}:employeeNumber",
+    "costCenter": f"{ENTERPRISE}:costCenter",
+    "organization": f"{ENTERPRISE}:organization",
+    "division": f"{ENTERPRISE}:division",
     "active": "active",
 }
 """Canonical attribute -> SCIM attribute path (RFC 7644 §3.10) it is written with."""
 
 MANAGED: tuple[str, ...] = tuple(PATHS)
 CASE_INSENSITIVE = frozenset({"userName", "email"})
-ENTERPRISE_ATTRIBUTES = frozenset({"department", "employeeId"})
+ENTERPRISE_ATTRIBUTES = frozenset(
+    {"department", "employeeId", "costCenter", "organization", "division"}
+)
+CUSTOM = re.compile(r"^(urn:[A-Za-z0-9][A-Za-z0-9:._-]*):([A-Za-z][A-Za-z0-9_]*)$")
+"""A custom extension attribute's full name: its schema URN, a colon, the attribute."""
+
+
+def is_custom(name: str) -> bool:
+    return name not in PATHS and CUSTOM.match(name) is not None
+
+
+def path_of(name: str) -> str:
+    """The SCIM attribute path a target attribute is written with (RFC 7644 §3.10)."""
+    return PATHS.get(name) or name
+
+
+def _extension_of(name: str) -> tuple[str, str] | None:
+    """(schema, key) of an attribute kept in an extension, else None."""
+    if name in ENTERPRISE_ATTRIBUTES:
+        return ENTERPRISE, PATHS[name].rsplit(":", 1)[1]
+    found = CUSTOM.match(name) if name not in PATHS else None
+    return (found.group(1), found.group(2)) if found else None
 
 
 def managed(attributes: Mapping[str, Any]) -> list[str]:
-    """The canonical attributes of a desired user this connector writes, in a stable order."""
-    return [name for name in MANAGED if name in attributes]
+    """The target attributes of a desired user this connector writes, in a stable order."""
+    known = [name for name in MANAGED if name in attributes]
+    return known + sorted(name for name in attributes if is_custom(name))
 
 
 def _typed_value(entries: Any) -> str | None:
@@ -66,9 +95,10 @@ def read(resource: Mapping[str, Any], attribute: str) -> Any:
     if attribute in ("givenName", "familyName"):
         name = resource.get("name")
         return name.get(attribute) if isinstance(name, dict) else None
-    if attribute in ENTERPRISE_ATTRIBUTES:
-        extension = resource.get(ENTERPRISE)
-        key = PATHS[attribute].rsplit(":", 1)[1]
+    extension_key = _extension_of(attribute)
+    if extension_key is not None:
+        schema, key = extension_key
+        extension = resource.get(schema)
         return extension.get(key) if isinstance(extension, dict) else None
     if attribute == "active":
         value = resource.get("active")
@@ -145,11 +175,12 @@ def apply(
                 result.pop(PATHS[name], None)
         elif name in ("givenName", "familyName"):
             _set_in(result, "name", name, value)
-        elif name in ENTERPRISE_ATTRIBUTES:
-            _set_in(result, ENTERPRISE, PATHS[name].rsplit(":", 1)[1], value)
+        elif (extension_key := _extension_of(name)) is not None:
+            schema, key = extension_key
+            _set_in(result, schema, key, raw if is_custom(name) and shown(raw) else value)
             schemas = list(result.get("schemas") or [USER_SCHEMA])
-            if ENTERPRISE in result and ENTERPRISE not in schemas:
-                result["schemas"] = [*schemas, ENTERPRISE]
+            if schema in result and schema not in schemas:
+                result["schemas"] = [*schemas, schema]
         elif value is None:
             result.pop(name, None)
         else:
@@ -183,7 +214,7 @@ def patch_operations(updated: Mapping[str, Any], names: Iterable[str]) -> list[d
     """
     operations: list[dict[str, Any]] = []
     for name in names:
-        path = PATHS[name]
+        path = path_of(name)
         if name in ("email", "phone", "active"):
             value = updated.get(path)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from provisync_scim.discovery import TargetFeatures
@@ -11,6 +12,7 @@ from provisync_scim.mapping import (
     ENTERPRISE_ATTRIBUTES,
     apply,
     differing,
+    is_custom,
     normalise,
     patch_operations,
     read,
@@ -78,8 +80,8 @@ class UserSync:
         """The differing attributes the toggles and the target's schema let us write."""
         allowed = []
         for name in names:
-            if name in ENTERPRISE_ATTRIBUTES and not self.features.enterprise:
-                continue  # the target does not take the enterprise extension
+            if not self._takes(name):
+                continue  # the target's schema has no such attribute
             if name == "active" and not normalise("active", attributes.get("active")):
                 if self.settings.disable_enabled:
                     allowed.append(name)
@@ -92,10 +94,17 @@ class UserSync:
             return await self._create(user)
         return await self._update(user, existing)
 
+    def _takes(self, name: str) -> bool:
+        """Whether the target's schema has the attribute (as far as discovery tells)."""
+        if name in ENTERPRISE_ATTRIBUTES:
+            return self.features.enterprise
+        if is_custom(name):
+            known = self.features.extension_names
+            return not known or name in known
+        return True
+
     def _payload(self, user: DesiredUser) -> Resource:
-        attributes = dict(user.attributes)
-        if not self.features.enterprise:
-            attributes = {k: v for k, v in attributes.items() if k not in ENTERPRISE_ATTRIBUTES}
+        attributes = {k: v for k, v in user.attributes.items() if self._takes(k)}
         return user_payload(attributes)
 
     async def _create(self, user: DesiredUser) -> EntityOutcome:
@@ -179,6 +188,10 @@ class UserSync:
         return self._outcome(user, EntityState.SUCCESS, action=Action.CREATE, target_id=target_id)
 
     async def _update(self, user: DesiredUser, existing: Resource) -> EntityOutcome:
+        if user.create_only:
+            # "On create only" attributes went into the create; an existing account keeps its.
+            kept = {k: v for k, v in user.attributes.items() if k not in user.create_only}
+            user = replace(user, attributes=kept)
         target_id = str(existing.get("id") or "") or None
         names = differing(user.attributes, existing)
         if not names:

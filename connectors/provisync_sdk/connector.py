@@ -21,6 +21,7 @@ from provisync_sdk.types import (
     EntityOutcome,
     ReadPage,
     ReconcileRequest,
+    TargetAttribute,
     WriteBackOutcome,
     WriteBackRequest,
 )
@@ -88,6 +89,19 @@ class Connector(Generic[SettingsT]):
         :return: canonical attribute names; empty (the default) when nothing writes back.
         """
         return frozenset()
+
+    async def target_attributes(self) -> Sequence[TargetAttribute] | None:
+        """The attributes this connection's target accepts beyond the canonical ones, as the
+        target itself declares them (a SCIM target's ``/Schemas``).
+
+        The host asks when a rule maps onto a name that only the connector type's
+        :attr:`~provisync_sdk.types.ConnectorType.custom_target_pattern` admits, and refuses the
+        mapping when the answer does not list it.
+
+        :return: the attributes, or ``None`` (the default) when the target cannot tell.
+        :raises RunFailure: when the target cannot be reached or refuses the credentials.
+        """
+        return None
 
     async def aclose(self) -> None:
         """Release sessions and sockets. Called once when the engine is done with the instance."""

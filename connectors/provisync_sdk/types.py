@@ -92,6 +92,24 @@ USER_ATTRIBUTES: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class TargetAttribute:
+    """An attribute a connector type accepts as a mapping target, beyond the canonical ones.
+
+    :param name: the name mappings use (``costCenter``, or a SCIM extension attribute's
+        full name ``urn:...:User:badge``); desired values and differences carry it.
+    :param type: ``string``, ``boolean``, ``integer``, ``decimal``, ``dateTime`` or
+        ``reference``.
+    :param multi_valued: whether it holds a list.
+    :param description: one line for consoles.
+    """
+
+    name: str
+    type: str = "string"
+    multi_valued: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorType:
     """A kind of outside system a plugin can talk to.
 
@@ -106,6 +124,10 @@ class ConnectorType:
         creates for a connection of this type, as ``connector_class(settings, context)`` with
         settings already validated by ``settings_model``. A plugin that sets it needs no
         ``provisync_create_connector`` hook; one that leaves it ``None`` must implement that hook.
+    :param target_attributes: what an outbound rule may map onto besides the canonical
+        attributes (:data:`USER_ATTRIBUTES`); the host refuses mappings onto anything else.
+    :param custom_target_pattern: a regular expression of further target names the connector
+        accepts (the SCIM connector: attributes of custom schema extensions by full name).
     """
 
     name: str
@@ -115,6 +137,8 @@ class ConnectorType:
     settings_model: type[BaseModel]
     description: str = ""
     connector_class: type[Connector[Any]] | None = None
+    target_attributes: tuple[TargetAttribute, ...] = ()
+    custom_target_pattern: str | None = None
 
     @property
     def secret_fields(self) -> tuple[str, ...]:
@@ -153,11 +177,15 @@ class UserRecord:
     :param key: the source's stable id for the user (a Workday WID, a directory id).
     :param attributes: canonical attributes (see :data:`USER_ATTRIBUTES`).
     :param effective_from: ISO date from which the record applies (future hires), if known.
+    :param extension_attributes: named values besides the canonical attributes (a location,
+        a cost centre, ...), stored as the directory user's extension attributes. A name whose
+        value is ``None`` is removed from the user; names not reported are left alone.
     """
 
     key: str
     attributes: Mapping[str, Any]
     effective_from: str | None = None
+    extension_attributes: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def user_name(self) -> str:
@@ -195,11 +223,14 @@ class DesiredUser:
         hold a value for it (a cleared phone is removed at the target). An attribute not in
         the mapping at all is not managed: neither compared nor written.
     :param target_id: the account id at the target from the last sync, if any (a hint).
+    :param create_only: managed attributes written only when the account is created (a rule's
+        "on create only" mappings): sent in the create, never compared or updated after.
     """
 
     key: str
     attributes: Mapping[str, Any]
     target_id: str | None = None
+    create_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +265,7 @@ class Removal:
 class ReconcileRequest:
     """One batch of outbound work. Users come before groups so members can be resolved.
 
+    :param matching_attributes: see the attribute.
     :param dry_run: report what the reconcile would do and write nothing (a preview). Sent
         only to connector types with :attr:`Capability.PREVIEW`. The connector may read the
         target (discovery, lookups, listing) but sends no write of any kind; it answers one
@@ -247,6 +279,9 @@ class ReconcileRequest:
     groups: Sequence[DesiredGroup] = ()
     removals: Sequence[Removal] = ()
     dry_run: bool = False
+    matching_attributes: tuple[str, ...] = ()
+    """The rule's matching attributes, in the order to try them (empty: the connector's own
+    choice). A connector that matches on one attribute uses the first it supports."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,12 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from lxml import etree
 
 from provisync_sdk import EntityOutcome, ReadPage, TargetUnreachable, UserRecord
+from provisync_workday.extension_fields import ExtensionReader
 from provisync_workday.page_fields import extract_workers, iter_fields
 from provisync_workday.settings import WorkdaySettings
 from provisync_workday.soap import SoapClient, SoapFault, parse_body, request_element, sub
@@ -110,6 +112,7 @@ class WorkerReader:
     def __init__(self, client: SoapClient, settings: WorkdaySettings) -> None:
         self.client = client
         self.settings = settings
+        self.extensions = ExtensionReader(settings.extension_fields)
 
     async def _fetch(self, page: int, as_of: str | None, criteria: Criteria | None) -> bytes:
         request = get_workers_request(self.settings, page, self.settings.page_size, as_of, criteria)
@@ -157,12 +160,15 @@ class WorkerReader:
         workers: etree._Element,
         number: int,
         seen: set[str] | None,
+        extensions: list[dict[str, Any]] | None = None,
     ) -> tuple[list[UserRecord], list[EntityOutcome]]:
         records: list[UserRecord] = []
         failures: list[EntityOutcome] = []
         for index, fields in enumerate(iter_fields(workers), 1):
             try:
-                record = record_of(fields, page.effective_day)
+                record = record_of(
+                    fields, page.effective_day, extensions[index - 1] if extensions else None
+                )
             except MalformedWorker as exc:
                 position = f"page {number} worker {index}"
                 failures.append(failure_of(fields.key, position, str(exc)))
@@ -202,7 +208,12 @@ class WorkerReader:
                 # (a few µs of Python per worker) runs here: done in a thread, it would hold
                 # the GIL in bursts that the loop and the database thread wait out.
                 workers = await asyncio.to_thread(extract_workers, page.response)
-                records, failures = self._records(page, workers, number, seen)
+                extensions = (
+                    await asyncio.to_thread(self.extensions.page, page.response)
+                    if self.extensions
+                    else None
+                )
+                records, failures = self._records(page, workers, number, seen, extensions)
                 buffered = ReadPage(records=records, failures=failures, total=total)
         assert buffered is not None
         yield ReadPage(

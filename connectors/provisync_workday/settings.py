@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from provisync_sdk.urls import check_target_url
+from provisync_workday.extension_fields import check
 
 WriteBackAttribute = Literal["email", "phone", "userName"]
 
@@ -44,9 +45,20 @@ class WorkdaySettings(BaseModel):
     phone_device_type: str = Field(
         "Landline", max_length=64, description="Device type of written phones."
     )
+    extension_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Worker fields read into directory extension attributes: attribute name to "
+        "a preset (location, costCenter, hireDate, workerType, managerId) or an XPath "
+        "relative to wd:Worker_Data, e.g. {\"site\": \"location\"}.",
+    )
     request_timeout: float = Field(30.0, gt=0, le=600, description="Seconds per SOAP call.")
     max_retries: int = Field(3, ge=0, le=10, description="Retries of a failed page read.")
     retry_backoff: float = Field(0.5, ge=0, le=60, description="First retry delay, seconds.")
+
+    @field_validator("extension_fields")
+    @classmethod
+    def _extension_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        return check(value)
 
     @field_validator("base_url")
     @classmethod

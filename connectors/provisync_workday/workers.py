@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lxml import etree
 
@@ -215,8 +216,13 @@ def worker_to_record(worker: etree._Element, today: date) -> UserRecord:
     return record_of(fields_of(worker), today)
 
 
-def record_of(fields: WorkerFields, today: date) -> UserRecord:
+def record_of(
+    fields: WorkerFields, today: date, extensions: Mapping[str, Any] | None = None
+) -> UserRecord:
     """Map one worker's fields as of ``today`` (the read's effective day).
+
+    :param extensions: the worker's extension fields (see
+        :mod:`provisync_workday.extension_fields`), reported as extension attributes.
 
     :raises MalformedWorker: no WID, no account user name, an unreadable date.
     """
@@ -254,6 +260,7 @@ def record_of(fields: WorkerFields, today: date) -> UserRecord:
         key=wid,
         attributes=attributes,
         effective_from=hire_date.isoformat() if future_hire and hire_date else None,
+        extension_attributes=dict(extensions) if extensions else {},
     )
 
 

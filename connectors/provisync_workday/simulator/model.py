@@ -45,6 +45,9 @@ class WorkerData:
     manager_id: str | None = None
     termination_date: date | None = None
     user_name: str | None = None
+    location: str | None = None
+    cost_center: str | None = None
+    worker_type: str | None = None
 
     def terminated_on(self, day: date) -> bool:
         """Whether the worker is terminated as of ``day`` (effective-dated)."""

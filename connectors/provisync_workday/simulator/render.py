@@ -122,6 +122,11 @@ def render_worker(
     if worker.manager_id and manager_wid:
         _ref(position, "Manager_as_of_last_detected_manager_change_Reference",
              {"WID": manager_wid, "Employee_ID": worker.manager_id})
+    if worker.worker_type:
+        _ref(position, "Worker_Type_Reference", {"Employee_Type_ID": worker.worker_type})
+    if worker.location:
+        site = _SUB(position, bsvc("Business_Site_Summary_Data"))
+        _text(site, "Name", worker.location)
     status = _SUB(employment, bsvc("Worker_Status_Data"))
     terminated = worker.terminated_on(effective_day)
     _text(status, "Active", "1" if worker.active_on(effective_day) else "0")
@@ -129,6 +134,12 @@ def render_worker(
     _text(status, "Terminated", "1" if terminated else "0")
     if worker.termination_date is not None and terminated:
         _text(status, "Termination_Date", wd_date(worker.termination_date))
+    if worker.cost_center:
+        organizations = _SUB(_SUB(data, bsvc("Organization_Data")),
+                             bsvc("Worker_Organization_Data"))
+        organization = _SUB(organizations, bsvc("Organization_Data"))
+        _text(organization, "Organization_Code", worker.cost_center)
+        _ref(organization, "Organization_Type_Reference", {"Organization_Type_ID": "COST_CENTER"})
     if worker.user_name and not malformed:
         account = _SUB(data, bsvc("User_Account_Data"))
         _text(account, "User_Name", worker.user_name)

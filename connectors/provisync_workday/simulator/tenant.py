@@ -189,6 +189,9 @@ class SimulatedTenant:
         preferred_last: str | None = None,
         employee_id: str | None = None,
         wid: str | None = None,
+        location: str | None = None,
+        cost_center: str | None = None,
+        worker_type: str | None = None,
     ) -> WorkerData:
         """Hire a worker (Hire business process); a future ``hire_date`` is a pre-hire.
 
@@ -216,6 +219,9 @@ class SimulatedTenant:
             business_title=business_title,
             manager_id=manager_id,
             user_name=user_name,
+            location=location,
+            cost_center=cost_center,
+            worker_type=worker_type,
         )
         self._store(snapshot, moment)
         self._record(snapshot.wid, moment, snapshot.hire_date, "Hire")

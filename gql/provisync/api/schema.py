@@ -30,6 +30,8 @@ from provisync.api.types.connector_type import ConnectorType
 from provisync.api.types.directory_group import DirectoryGroupConnection, list_groups
 from provisync.api.types.directory_user import DirectoryUserConnection, list_users
 from provisync.api.types.errors import Error, NotFoundError
+from provisync.api.types.explain import explain_entity
+from provisync.api.types.mapping_tester import test_attribute_mappings
 from provisync.api.types.rule import Rule, RuleConnection, list_rules
 from provisync.api.types.sync_run import SyncRun
 from provisync.api.types.viewer import Viewer, viewer_of
@@ -92,6 +94,16 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> DirectoryUserConnection:
         return await list_users(info, first, after)
+
+    explain_entity = strawberry.field(
+        resolver=explain_entity,
+        description="Why one user or group of a rule is where it is, and what the next sync "
+        "would do; nothing is written (the target is only read).",
+    )
+    test_attribute_mappings = strawberry.field(
+        resolver=test_attribute_mappings,
+        description="What mappings give for one user, per target attribute; touches no target.",
+    )
 
     @strawberry.field
     async def directory_groups(

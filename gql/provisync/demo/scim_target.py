@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from scim2_server.applications.asgi import ASGIApplication
@@ -173,13 +173,41 @@ async def _respond(send: Send, status: int, headers: list[Any], body: bytes) -> 
     await send({"type": "http.response.body", "body": body})
 
 
-def build_scim_target_app(reject_user_names: Iterable[str] = ()) -> ASGIApp:
+def _provider_with(user_extensions: Sequence[Mapping[str, Any]]) -> Any:
+    """The default provider, its User resource type extended with custom schemas."""
+    from scim2_models import Schema
+    from scim2_models.provider import ScimProvider
+    from scim2_models.resources.resource_type import SchemaExtension
+    from scim2_server.utils import (
+        load_default_resource_types,
+        load_default_schemas,
+        load_default_service_provider_config,
+    )
+
+    schemas = list(load_default_schemas().values())
+    schemas += [Schema.model_validate(dict(extension)) for extension in user_extensions]
+    resource_types = load_default_resource_types()
+    user = resource_types["User"]
+    user.schema_extensions = [
+        *(user.schema_extensions or []),
+        *(SchemaExtension(schema_=str(e["id"]), required=False) for e in user_extensions),
+    ]
+    return ScimProvider.from_discovery(
+        schemas, resource_types.values(), config=load_default_service_provider_config()
+    )
+
+
+def build_scim_target_app(
+    reject_user_names: Iterable[str] = (), user_extensions: Sequence[Mapping[str, Any]] = ()
+) -> ASGIApp:
     """A fresh in-memory SCIM 2.0 server; endpoints at ``/v2`` (``/`` also works).
 
     :param reject_user_names: userNames the server refuses with a 400 ``invalidValue``.
+    :param user_extensions: custom User schema extensions (SCIM ``Schema`` resources) the
+        server serves besides the enterprise extension.
     :return: the ASGI app (it answers the lifespan protocol itself).
     """
-    provider = load_default_provider()
+    provider = _provider_with(user_extensions) if user_extensions else load_default_provider()
     service = ScimService(provider, secret=secrets.token_urlsafe(32))
     app: ASGIApp = ASGIApplication(AsyncInMemoryStorage(), provider, service)  # type: ignore[assignment]
     rejected = list(reject_user_names)

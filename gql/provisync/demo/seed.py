@@ -22,7 +22,8 @@ from sqlmodel import col, select
 from provisync.demo.directory import GROUPS, demo_users
 from provisync.demo.scim_target import build_scim_target_app, seed_existing_account
 from provisync.engine.engine import RunKind
-from provisync.engine.mapping import canonical_attributes
+from provisync.engine.mapping import source_attributes
+from provisync.engine.mapping_eval import compiled
 from provisync.security.crypto import encrypt_secrets
 from provisync.services import Services
 from provisync.store.models import (
@@ -205,7 +206,9 @@ async def _seed_scim(services: Services, targets: DemoTargets) -> None:
     if sample is not None:
         # An account that exists at the target already, with another title; updates are off
         # for this connection, so it stays PARTIAL with the difference shown.
-        existing = user_payload({**canonical_attributes(sample, {}), "title": "Contractor"})
+        existing = user_payload(
+            {**compiled(None).evaluate(source_attributes(sample)).values, "title": "Contractor"}
+        )
         existing.pop("userName", None)
         existing.pop("schemas", None)
         await seed_existing_account(targets.scim_apps["/scim"], sample.user_name, **existing)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import select
 
 from provisync.engine.context import RunContext
-from provisync.engine.mapping import canonical_attributes, field_map
+from provisync.engine.mapping import field_map, write_back_values
 from provisync.engine.page_users import (
     NEW_USER_DEFAULTS,
     Deprovision,
@@ -29,7 +29,7 @@ from provisync.engine.page_users import (
     plan_deprovision,
     stored_keys,
 )
-from provisync.engine.scope import Predicate, compile_scope
+from provisync.engine.scope import EXTENSION, Predicate, compile_scope
 from provisync.store.models import DirectoryUser, EntitySyncState, utcnow
 from provisync_sdk import (
     Action,
@@ -103,6 +103,7 @@ def _apply_record(
         row = {
             **NEW_USER_DEFAULTS,
             **values,
+            "extension_attributes": _extensions_after({}, record.extension_attributes),
             "user_name": user_name,
             "source_rule_id": rule_id,
             "source_key": key,
@@ -133,6 +134,17 @@ def _apply_record(
                 changed.append(_difference(name, value, current))
                 user.set(name, value)
                 action = Action.UPDATE
+        if record.extension_attributes:
+            current_ext = current_row.get("extension_attributes") or {}
+            new_ext = _extensions_after(current_ext, record.extension_attributes)
+            if new_ext != current_ext:
+                changed += [
+                    _difference(f"ext.{n}", new_ext.get(n), current_ext.get(n))
+                    for n in sorted(set(new_ext) | set(current_ext))
+                    if new_ext.get(n) != current_ext.get(n)
+                ]
+                user.set("extension_attributes", new_ext)
+                action = Action.UPDATE
         if action is Action.UPDATE:
             user.set("updated_at", utcnow())
     outcome = EntityOutcome(
@@ -148,6 +160,17 @@ def _apply_record(
     return outcome, user, differs
 
 
+def _extensions_after(current: Mapping[str, Any], reported: Mapping[str, Any]) -> dict[str, Any]:
+    """A user's extension attributes after a source reported some (``None`` removes one)."""
+    result = dict(current)
+    for name, value in reported.items():
+        if value is None or value == "":
+            result.pop(name, None)
+        else:
+            result[name] = value
+    return result
+
+
 def _difference(field: str, source: Any, target: Any) -> AttributeDifference:
     """A difference for people: directory field values as short strings."""
     shown = [None if v is None else str(v)[:256] for v in (source, target)]
@@ -158,9 +181,6 @@ def _failed(key: str, reason: str) -> EntityOutcome:
     return EntityOutcome(kind=EntityKind.USER, key=key, state=EntityState.FAILED, reason=reason)
 
 
-def _canonical(user: StoredUser, mappings: Mapping[str, str]) -> dict[str, Any]:
-    """The canonical attributes of a stored user (as :func:`canonical_attributes`)."""
-    return canonical_attributes(DirectoryUser(**user.row), mappings)
 
 
 @dataclass(eq=False, slots=True)
@@ -198,7 +218,7 @@ async def _plan_page(
     :return: the page's work, and the keys and names of the directory users it loaded (as
         stored before the page).
     """
-    mappings = ctx.rule.attribute_mappings
+    mappings = ctx.rule.mappings
     fields = field_map(mappings)
     plan = _PagePlan(
         rule_id=ctx.rule_id,
@@ -210,7 +230,12 @@ async def _plan_page(
     out_of_scope: list[str] = []
     for r in page.records:
         if isinstance(r, UserRecord):
-            (in_scope.append(r) if scope(r.attributes) else out_of_scope.append(r.key))
+            attributes = (
+                {**r.attributes, EXTENSION: r.extension_attributes}
+                if r.extension_attributes
+                else r.attributes
+            )
+            (in_scope.append(r) if scope(attributes) else out_of_scope.append(r.key))
     names = {(EntityKind.USER, f.key): f.key for f in page.failures}
     outcomes = list(page.failures)
     touched: list[StoredUser] = []
@@ -252,10 +277,8 @@ async def _plan_page(
                 )
             )
         elif user is not None and differs:
-            attrs = _canonical(user, mappings)
-            write_backs.append(
-                WriteBackRequest(key=record.key, attributes={a: attrs.get(a) for a in protected})
-            )
+            values = write_back_values(DirectoryUser(**user.row), mappings, protected)
+            write_backs.append(WriteBackRequest(key=record.key, attributes=values))
     processed = len(page.records) + len(page.failures)
     work = _PageWork(users, deprovision, outcomes, names, touched, write_backs, processed)
     return work, loaded
@@ -299,7 +322,7 @@ async def read_inbound(ctx: RunContext, *, incremental: bool, changed: Directory
     watermark = ctx.rule.watermark if incremental else None
     new_watermark = watermark
     seen: set[str] = set()
-    fields = field_map(ctx.rule.attribute_mappings)
+    fields = field_map(ctx.rule.mappings)
     name_attributes = {_USER_NAME, *(a for a, column in fields.items() if column == "user_name")}
     writing: asyncio.Task[None] | None = None
     writing_keys: set[str] = set()
@@ -390,7 +413,7 @@ async def write_back(ctx: RunContext, requests: list[WriteBackRequest]) -> None:
 async def write_back_changes(ctx: RunContext, changes: Mapping[int, Collection[str]]) -> None:
     """Write back directory changes of users this inbound rule owns (changed fields given)."""
     protected = ctx.connector.write_back_attributes()
-    fields = field_map(ctx.rule.attribute_mappings)
+    fields = field_map(ctx.rule.mappings)
     requests: list[WriteBackRequest] = []
     async with ctx.db.session() as session:
         for user_id, changed_fields in changes.items():
@@ -399,12 +422,8 @@ async def write_back_changes(ctx: RunContext, changes: Mapping[int, Collection[s
                 continue
             wanted = [a for a in protected if fields.get(a) in changed_fields]
             if wanted:
-                attrs = canonical_attributes(user, ctx.rule.attribute_mappings)
-                requests.append(
-                    WriteBackRequest(
-                        key=user.source_key, attributes={a: attrs.get(a) for a in wanted}
-                    )
-                )
+                values = write_back_values(user, ctx.rule.mappings, wanted)
+                requests.append(WriteBackRequest(key=user.source_key, attributes=values))
     await ctx.progress(total=len(requests))
     if requests:
         await write_back(ctx, requests)

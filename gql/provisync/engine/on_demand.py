@@ -14,8 +14,9 @@ from enum import StrEnum
 from sqlmodel import select
 
 from provisync.engine.context import RunContext
-from provisync.engine.mapping import canonical_attributes, display_name_of
-from provisync.engine.outbound import Names, desired_groups, reconcile_batch
+from provisync.engine.mapping import display_name_of, source_attributes
+from provisync.engine.mapping_eval import compiled
+from provisync.engine.outbound import Names, desired_groups, map_user, reconcile_batch
 from provisync.engine.recorder import load_states
 from provisync.engine.scope import compile_scope
 from provisync.engine.scrubbing import scrub_outcomes
@@ -67,17 +68,17 @@ class OnDemand:
             state = (await load_states(session, ctx.rule_id, EntityKind.USER, [key])).get(key)
         name = display_name_of(user)
         names: Names = {(EntityKind.USER, key): name}
-        attributes = canonical_attributes(user, ctx.rule.attribute_mappings)
         filter_text = f" (filter: {ctx.rule.user_filter})" if ctx.rule.user_filter else ""
-        if compile_scope(ctx.rule.user_filter)(attributes):
+        if compile_scope(ctx.rule.user_filter)(source_attributes(user)):
             self.step("SCOPE", StepStatus.OK, f"{name} is in the rule's scope{filter_text}")
-            request = ReconcileRequest(
-                users=[
-                    DesiredUser(
-                        key=key, attributes=attributes, target_id=state.target_id if state else None
-                    )
-                ]
+            mapped = map_user(
+                compiled(ctx.rule.mappings), user, state.target_id if state else None
             )
+            if not isinstance(mapped, DesiredUser):
+                self.step("MAPPING", StepStatus.FAILED, mapped.reason or "mapping failed")
+                await reconcile_batch(ctx, ReconcileRequest(), names, 1, None, [mapped])
+                return
+            request = ReconcileRequest(users=[mapped])
         elif state is None:
             self.step(
                 "SCOPE", StepStatus.SKIPPED, f"{name} is not in the rule's scope{filter_text}"
@@ -117,7 +118,7 @@ class OnDemand:
             return
         scope = compile_scope(ctx.rule.user_filter)
         in_scope = [
-            u for u in members if scope(canonical_attributes(u, ctx.rule.attribute_mappings))
+            u for u in members if scope(source_attributes(u))
         ]
         self.step(
             "SCOPE",
@@ -128,18 +129,15 @@ class OnDemand:
         keys = [str(u.id) for u in in_scope]
         async with ctx.db.session() as session:
             states = await load_states(session, ctx.rule_id, EntityKind.USER, keys)
-        users = ReconcileRequest(
-            users=[
-                DesiredUser(
-                    key=str(u.id),
-                    attributes=canonical_attributes(u, ctx.rule.attribute_mappings),
-                    target_id=states[str(u.id)].target_id if str(u.id) in states else None,
-                )
-                for u in in_scope
-            ]
-        )
+        mapping = compiled(ctx.rule.mappings)
+        mapped = [
+            map_user(mapping, u, states[str(u.id)].target_id if str(u.id) in states else None)
+            for u in in_scope
+        ]
+        users = ReconcileRequest(users=[m for m in mapped if isinstance(m, DesiredUser)])
+        unmapped = [m for m in mapped if isinstance(m, EntityOutcome)]
         names: Names = {(EntityKind.USER, str(u.id)): display_name_of(u) for u in in_scope}
-        member_outcomes = await reconcile_batch(ctx, users, names, len(in_scope))
+        member_outcomes = await reconcile_batch(ctx, users, names, len(in_scope), None, unmapped)
         by_state: dict[str, int] = {}
         for outcome in member_outcomes:
             by_state[outcome.state.value.lower()] = by_state.get(outcome.state.value.lower(), 0) + 1

@@ -9,7 +9,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from provisync.engine.context import RunContext
-from provisync.engine.mapping import canonical_attributes, display_name_of
+from provisync.engine.mapping import display_name_of, source_attributes
+from provisync.engine.mapping_eval import CompiledMapping, compiled
 from provisync.engine.protection import guard_removals, mark_applied, released_removals
 from provisync.engine.recorder import load_states
 from provisync.engine.scope import Predicate, compile_scope
@@ -62,18 +63,23 @@ async def reconcile_batch(
     names: Names,
     processed: int,
     also: Checkpoint | None = None,
+    failed: Sequence[EntityOutcome] = (),
 ) -> list[EntityOutcome]:
+    """Send one batch to the connector and record its outcomes with ``failed`` (entities
+    that never reached the connector, such as users whose mapping failed)."""
+    if request.users and not request.matching_attributes:
+        request = replace(request, matching_attributes=compiled(ctx.rule.mappings).matching)
     asked = [(EntityKind.USER, u.key) for u in request.users]
     asked += [(EntityKind.GROUP, g.key) for g in request.groups]
     asked += [
         (r.kind, r.key) for r in request.removals if r.action is not DeprovisionAction.NOTHING
     ]
-    outcomes: list[EntityOutcome] = []
+    outcomes: list[EntityOutcome] = list(failed)
     if asked:
         if ctx.preview:
             request = replace(request, dry_run=True)
         try:
-            outcomes = _complete(
+            outcomes += _complete(
                 await ctx.call(ctx.connector.reconcile(request), "reconcile"), asked
             )
         except RunFailure as exc:
@@ -115,28 +121,51 @@ async def _guarded(
     return allowed
 
 
+def mapping_failure(key: str, errors: dict[str, str]) -> EntityOutcome:
+    """A user whose mapping failed: FAILED, with each failing target and why."""
+    return EntityOutcome(
+        kind=EntityKind.USER,
+        key=key,
+        state=EntityState.FAILED,
+        reason="mapping failed: " + "; ".join(f"{t}: {why}" for t, why in sorted(errors.items())),
+    )
+
+
+def map_user(
+    mapping: CompiledMapping, user: DirectoryUser, target_id: str | None
+) -> DesiredUser | EntityOutcome:
+    """A user's desired state under a rule's mapping, or its FAILED outcome."""
+    evaluated = mapping.evaluate(source_attributes(user))
+    key = str(user.id)
+    if evaluated.errors:
+        return mapping_failure(key, evaluated.errors)
+    return DesiredUser(
+        key=key, attributes=evaluated.values, target_id=target_id, create_only=mapping.create_only
+    )
+
+
 async def _desired_users(
     ctx: RunContext, users: Sequence[DirectoryUser], scope: Predicate
-) -> tuple[list[DesiredUser], Names]:
+) -> tuple[list[DesiredUser], Names, list[EntityOutcome]]:
+    """The in-scope users' desired states, their names, and the users whose mapping failed."""
     names: Names = {}
-    candidates: list[tuple[str, dict[str, object]]] = []
+    candidates: list[DirectoryUser] = []
     for user in users:
-        attributes = canonical_attributes(user, ctx.rule.attribute_mappings)
-        if scope(attributes):
-            key = str(user.id)
-            candidates.append((key, attributes))
-            names[(EntityKind.USER, key)] = display_name_of(user)
+        if scope(source_attributes(user)):
+            candidates.append(user)
+            names[(EntityKind.USER, str(user.id))] = display_name_of(user)
     async with ctx.db.session() as session:
         states = await load_states(
-            session, ctx.rule_id, EntityKind.USER, [k for k, _ in candidates]
+            session, ctx.rule_id, EntityKind.USER, [str(u.id) for u in candidates]
         )
-    desired = [
-        DesiredUser(
-            key=key, attributes=attrs, target_id=states[key].target_id if key in states else None
-        )
-        for key, attrs in candidates
-    ]
-    return desired, names
+    mapping = compiled(ctx.rule.mappings)
+    desired: list[DesiredUser] = []
+    failed: list[EntityOutcome] = []
+    for user in candidates:
+        stored = states.get(str(user.id))
+        mapped = map_user(mapping, user, stored.target_id if stored else None)
+        (desired if isinstance(mapped, DesiredUser) else failed).append(mapped)  # type: ignore[arg-type]
+    return desired, names, failed
 
 
 async def _stale_removals(
@@ -244,7 +273,7 @@ async def _users_in_scope_up_to(ctx: RunContext, scope: Predicate, last_id: int)
             break
         after = users[-1].id or 0
         keys.update(
-            str(u.id) for u in users if scope(canonical_attributes(u, ctx.rule.attribute_mappings))
+            str(u.id) for u in users if scope(source_attributes(u))
         )
     return keys
 
@@ -255,9 +284,11 @@ def _pusher(scope: Predicate) -> Pusher:
     async def push(
         ctx: RunContext, users: list[DirectoryUser], also: Checkpoint | None = None
     ) -> list[str]:
-        desired, names = await _desired_users(ctx, users, scope)
-        await reconcile_batch(ctx, ReconcileRequest(users=desired), names, len(users), also)
-        return [d.key for d in desired]
+        desired, names, failed = await _desired_users(ctx, users, scope)
+        await reconcile_batch(
+            ctx, ReconcileRequest(users=desired), names, len(users), also, failed
+        )
+        return [d.key for d in desired] + [f.key for f in failed]
 
     return push
 
@@ -345,8 +376,8 @@ async def incremental_outbound(
         )
         known = await load_states(session, ctx.rule_id, EntityKind.USER, keys)
     await ctx.progress(total=len(keys))
-    desired, names = await _desired_users(ctx, users, scope)
-    wanted = {d.key for d in desired}
+    desired, names, failed = await _desired_users(ctx, users, scope)
+    wanted = {d.key for d in desired} | {f.key for f in failed}
     action = DeprovisionAction(ctx.rule.deprovision_action)
     removals = [
         Removal(kind=EntityKind.USER, key=k, target_id=row.target_id, action=action)
@@ -361,7 +392,7 @@ async def incremental_outbound(
     touched = set(group_ids)
     try:
         outcomes = await reconcile_batch(
-            ctx, ReconcileRequest(users=desired, removals=removals), names, len(keys)
+            ctx, ReconcileRequest(users=desired, removals=removals), names, len(keys), None, failed
         )
     except RunFailure as exc:
         if ctx.record_unpushed and touched:

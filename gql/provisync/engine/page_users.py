@@ -61,6 +61,7 @@ NEW_USER_DEFAULTS: dict[str, Any] = {
     "employee_id": None,
     "manager": None,
     "active": True,
+    "extension_attributes": {},
 }
 _LOADED = tuple(column.name for column in _USERS.c if column.name != "created_at")
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from provisync.engine.bulk import insert_rows, select_in
+from provisync.engine.trail import decision_trail
 from provisync.store.models import (
     AuditEvent,
     EntitySyncState,
@@ -129,6 +130,7 @@ _STATE_COLUMNS = (
     "target_id",
     "managed_members",
     "write_back_ok",
+    "decision",
 )
 
 
@@ -193,6 +195,7 @@ async def record_outcomes(
                 events.append(_event(rule_id, run_id, kind, outcome, name, actor, now))
                 continue
             summary[outcome.state.value] += 1
+            target_id = _target_id(outcome, row)
             if outcome.action is not Action.NONE and outcome.state is not EntityState.FAILED:
                 summary[outcome.action.value] += 1  # what the run did: CREATE 3, UPDATE 1
             values = {
@@ -205,11 +208,12 @@ async def record_outcomes(
                 "differences": [asdict(diff) for diff in outcome.differences]
                 if outcome.differences
                 else _NO_DIFFERENCES,
-                "target_id": _target_id(outcome, row),
+                "target_id": target_id,
                 "managed_members": sorted(outcome.managed_members)
                 if outcome.managed_members is not None
                 else (row.managed_members if row else None),
             }
+            values["decision"] = decision_trail(outcome, target_id)
             if row is None:
                 tally.move(kind.value, None, outcome.state.value)
                 if values["differences"] is _NO_DIFFERENCES:

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from provisync.engine.context import RunContext
 from provisync.engine.inbound import write_back
-from provisync.engine.mapping import canonical_attributes
+from provisync.engine.mapping import write_back_values
 from provisync.engine.outbound import incremental_outbound
 from provisync.engine.retries import RetryPolicy, claim_due, settle_unreported
 from provisync.store.db import Database
@@ -44,10 +44,10 @@ async def retry_write_backs(ctx: RunContext, entries: Sequence[EntityRetry]) -> 
         wanted = [a for a in (entry.fields or protected) if a in protected]
         if user is None or not wanted:
             continue
-        attributes = canonical_attributes(user, ctx.rule.attribute_mappings)
         requests.append(
             WriteBackRequest(
-                key=entry.entity_key, attributes={a: attributes.get(a) for a in wanted}
+                key=entry.entity_key,
+                attributes=write_back_values(user, ctx.rule.mappings, wanted),
             )
         )
     await ctx.progress(total=len(requests))

@@ -1,8 +1,10 @@
 """A rule's user filter: SCIM filter syntax (RFC 7644 §3.4.2.2) over canonical attributes.
 
-Example: ``department eq "Sales" and not (title sw "Intern")``. Parsing uses scim2-models'
-grammar; evaluation is ours because the filter applies to canonical attributes, not to a SCIM
-resource. Attribute names are case-insensitive, string comparisons too (as in SCIM).
+Example: ``department eq "Sales" and not (title sw "Intern")``; extension attributes are
+named ``ext.NAME`` (``ext.costCenter eq "C-100"``, compared case-sensitively by name, as
+stored). Parsing uses scim2-models' grammar; evaluation is ours because the filter applies to
+canonical attributes, not to a SCIM resource. Attribute names are case-insensitive, string
+comparisons too (as in SCIM).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from scim2_models.path import (
 from provisync_sdk import USER_ATTRIBUTES
 
 Predicate = Callable[[Mapping[str, Any]], bool]
+Getter = Callable[[Mapping[str, Any]], Any]
+EXTENSION = "ext"
+"""The attribute that holds a user's extension attributes (a name-to-value mapping)."""
 _NAMES = {name.lower(): name for name in USER_ATTRIBUTES}
 
 
@@ -45,16 +50,31 @@ def compile_scope(text: str | None) -> Predicate:
     return _compile(ast)
 
 
-def _attribute(node: Comparison | Present) -> str:
+def _extension(name: str) -> Getter:
+    def get(attrs: Mapping[str, Any]) -> Any:
+        extension = attrs.get(EXTENSION)
+        return extension.get(name) if isinstance(extension, Mapping) else None
+
+    return get
+
+
+def _attribute(node: Comparison | Present) -> Getter:
     path = node.attr_path
-    if path.uri or path.sub_attr:
+    if path.uri:
         raise InvalidFilter(f"user filters name plain attributes, not {path}")
+    if path.attr.lower() == EXTENSION and path.sub_attr:
+        return _extension(path.sub_attr)
+    if path.sub_attr:
+        raise InvalidFilter(
+            f"user filters name plain attributes or ext.NAME, not {path}"
+        )
     name = _NAMES.get(path.attr.lower())
     if name is None:
         raise InvalidFilter(
             f"unknown attribute {path.attr!r} in user filter; known: {', '.join(USER_ATTRIBUTES)}"
+            " and ext.NAME"
         )
-    return name
+    return lambda attrs: attrs.get(name)
 
 
 def _fold(value: Any) -> Any:
@@ -90,11 +110,11 @@ def _compare(op: CompareOperator, actual: Any, expected: Any) -> bool:
 
 def _compile(node: FilterNode) -> Predicate:
     if isinstance(node, Comparison):
-        name, op, expected = _attribute(node), node.op, node.value
-        return lambda attrs: _compare(op, attrs.get(name), expected)
+        get, op, expected = _attribute(node), node.op, node.value
+        return lambda attrs: _compare(op, get(attrs), expected)
     if isinstance(node, Present):
-        name = _attribute(node)
-        return lambda attrs: attrs.get(name) not in (None, "", [], {})
+        get = _attribute(node)
+        return lambda attrs: get(attrs) not in (None, "", [], {})
     if isinstance(node, Not):
         inner = _compile(node.expr)
         return lambda attrs: not inner(attrs)

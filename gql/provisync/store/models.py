@@ -23,8 +23,9 @@ def _ts(**kwargs: Any) -> Any:
     return Field(sa_type=DateTime(timezone=True), **kwargs)  # type: ignore[call-overload]
 
 
-def _json(default: Any) -> Any:
-    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+def _json(default: Any, server_default: str | None = None) -> Any:
+    column = Column(JSON, nullable=False, server_default=server_default)
+    return Field(default_factory=default, sa_column=column)
 
 
 class DirectoryUser(SQLModel, table=True):
@@ -43,6 +44,8 @@ class DirectoryUser(SQLModel, table=True):
     employee_id: str | None = None
     manager: str | None = None
     active: bool = True
+    extension_attributes: dict[str, Any] = _json(dict, "{}")
+    """Named values besides the fixed fields (see :mod:`provisync.engine.extensions`)."""
     source_rule_id: int | None = Field(default=None, index=True)
     source_key: str | None = Field(default=None, index=True)
     created_at: datetime = _ts(default_factory=utcnow)
@@ -56,6 +59,7 @@ class DirectoryGroup(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     display_name: str = Field(index=True, unique=True, max_length=256)
     description: str | None = None
+    extension_attributes: dict[str, Any] = _json(dict, "{}")
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
 
@@ -97,7 +101,8 @@ class Rule(SQLModel, table=True):
     connection_id: int = Field(foreign_key="provisioning_connection.id", index=True)
     user_filter: str | None = None
     group_ids: list[int] = _json(list)
-    attribute_mappings: dict[str, str] = _json(dict)
+    mappings: list[dict[str, Any]] = _json(list, "[]")
+    """Attribute mapping entries (see :mod:`provisync.engine.mapping`); empty: the defaults."""
     deprovision_action: str = Field(default="DISABLE", max_length=16)
     poll_interval_seconds: int = 900
     watermark: str | None = None
@@ -140,6 +145,8 @@ class EntitySyncState(SQLModel, table=True):
     target_id: str | None = None
     managed_members: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     """For a group: the target ids of the members provisync manages in it (merge mode)."""
+    decision: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The compact reason trail of the last decision (see :mod:`provisync.engine.trail`)."""
     write_back_ok: bool | None = None
     write_back_reason: str | None = None
     write_back_at: datetime | None = _ts(default=None)

@@ -8,6 +8,7 @@ import strawberry
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from provisync.api.context import Info
 from provisync.api.mutations.common import parse_ids
@@ -26,6 +27,7 @@ from provisync.api.types.errors import (
     invalid,
     not_found,
 )
+from provisync.engine.extensions import InvalidExtensionAttributes, merged
 from provisync.engine.references import forget_group
 from provisync.security.roles import Role
 from provisync.store.models import DirectoryGroup as GroupRow
@@ -70,6 +72,11 @@ class DirectoryUserInput:
     employee_id: str | None = strawberry.UNSET
     manager: str | None = strawberry.UNSET
     active: bool | None = strawberry.UNSET
+    extension_attributes: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Extension attributes to set (name to value); null removes a name, "
+        "names left out keep their values.",
+    )
 
 
 @strawberry.input
@@ -78,6 +85,10 @@ class DirectoryGroupInput:
     description: str | None = strawberry.UNSET
     member_ids: list[relay.GlobalID] | None = strawberry.field(
         default=strawberry.UNSET, description="The whole member list (replaces it)."
+    )
+    extension_attributes: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Extension attributes to set (name to value); null removes a name.",
     )
 
 
@@ -106,6 +117,16 @@ def _user_values(data: DirectoryUserInput) -> dict[str, Any] | ValidationError:
             return invalid(("email", problem))
         values["email"] = normalized
     return values
+
+
+def _extensions(current: dict[str, Any], given: Any) -> dict[str, Any] | ValidationError:
+    """Extension attributes after a change (unset or null: unchanged)."""
+    if given is strawberry.UNSET or given is None:
+        return dict(current)
+    try:
+        return merged(current, given)
+    except InvalidExtensionAttributes as exc:
+        return invalid(*exc.problems)
 
 
 def _group_text_problems(data: DirectoryGroupInput) -> ValidationError | None:
@@ -140,6 +161,10 @@ async def create_directory_user(info: Info, input: DirectoryUserInput) -> UserRe
         return values
     if not values.get("user_name"):
         return invalid(("userName", "is required"))
+    extensions = _extensions({}, input.extension_attributes)
+    if isinstance(extensions, ValidationError):
+        return extensions
+    values["extension_attributes"] = extensions
     async with info.context.db.session() as session:
         if await _user_name_taken(session, values["user_name"]):
             return conflict(f"userName {values['user_name']!r} is taken")
@@ -168,6 +193,10 @@ async def update_directory_user(
             return not_found("DirectoryUser", id)
         if "user_name" in values and await _user_name_taken(session, values["user_name"], pk):
             return conflict(f"userName {values['user_name']!r} is taken")
+        extensions = _extensions(row.extension_attributes or {}, input.extension_attributes)
+        if isinstance(extensions, ValidationError):
+            return extensions
+        values["extension_attributes"] = extensions
         changed = {f for f, v in values.items() if getattr(row, f) != v}
         for field in changed:
             setattr(row, field, values[field])
@@ -242,11 +271,16 @@ async def create_directory_group(info: Info, input: DirectoryGroupInput) -> Grou
     members = parse_ids(input.member_ids or [], "DirectoryUser", "memberIds")
     if isinstance(members, ValidationError):
         return members
+    extensions = _extensions({}, input.extension_attributes)
+    if isinstance(extensions, ValidationError):
+        return extensions
     async with info.context.db.session() as session:
         if await _group_name_taken(session, name):
             return conflict(f"a group named {name!r} exists")
         description = None if input.description is strawberry.UNSET else input.description
-        row = GroupRow(display_name=name, description=description)
+        row = GroupRow(
+            display_name=name, description=description, extension_attributes=extensions
+        )
         session.add(row)
         await session.flush()
         assert row.id is not None
@@ -282,6 +316,10 @@ async def update_directory_group(
             row.display_name = name
         if input.description is not strawberry.UNSET:
             row.description = input.description
+        extensions = _extensions(row.extension_attributes or {}, input.extension_attributes)
+        if isinstance(extensions, ValidationError):
+            return extensions
+        row.extension_attributes = extensions
         if input.member_ids is not strawberry.UNSET:
             members = parse_ids(input.member_ids or [], "DirectoryUser", "memberIds")
             if isinstance(members, ValidationError):

@@ -14,6 +14,12 @@ from provisync.api.context import Info
 from provisync.api.mutations.common import parse_ids
 from provisync.api.mutations.connections import DeletePayload, DeleteResult
 from provisync.api.mutations.edge import NAME_MAX, TEXT_MAX, text_problem
+from provisync.api.mutations.mapping_input import (
+    check_mappings,
+    confirm_with_target,
+    given_mappings,
+)
+from provisync.api.mutations.rule_dry_run import dry_run_update
 from provisync.api.security.guards import forbidden
 from provisync.api.types.common import node_pk
 from provisync.api.types.controls import DeletionProtectionInput
@@ -29,8 +35,9 @@ from provisync.api.types.errors import (
     invalid,
     not_found,
 )
+from provisync.api.types.mapping import AttributeMappingInput
 from provisync.api.types.rule import Rule
-from provisync.engine.mapping import InvalidMapping, validate_mappings
+from provisync.api.types.rule_change_preview import RuleChangePreview
 from provisync.engine.recorder import admin_event
 from provisync.engine.scope import InvalidFilter, compile_scope
 from provisync.security.roles import Role
@@ -46,7 +53,8 @@ RuleResult = Annotated[
     | ValidationError
     | ConnectorNotInstalledError
     | ForbiddenError
-    | ConflictError,
+    | ConflictError
+    | RuleChangePreview,
     strawberry.union("RuleResult"),
 ]
 MIN_POLL_SECONDS = 10
@@ -73,6 +81,11 @@ class CreateRuleInput:
     attribute_mappings: JSON | None = strawberry.field(
         default=None,
         description='Canonical attribute → directory field, e.g. {"title": "department"}.',
+        deprecation_reason="Use mappings.",
+    )
+    mappings: list[AttributeMappingInput] | None = strawberry.field(
+        default=None,
+        description="Attribute mapping entries; null: the defaults (see docs/mappings.md).",
     )
     deprovision_action: DeprovisionActionEnum = DeprovisionAction.DISABLE  # type: ignore[valid-type]
     poll_interval_seconds: int = 900
@@ -93,10 +106,27 @@ class UpdateRuleInput:
         "with their members). They choose which GROUPS are synced, not which users: users "
         "come from userFilter (every directory user when it is empty).",
     )
-    attribute_mappings: JSON | None = strawberry.UNSET
+    attribute_mappings: JSON | None = strawberry.field(
+        default=strawberry.UNSET, deprecation_reason="Use mappings."
+    )
+    mappings: list[AttributeMappingInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="The whole list of entries (replaces it)."
+    )
     deprovision_action: DeprovisionActionEnum | None = strawberry.UNSET  # type: ignore[valid-type]
     poll_interval_seconds: int | None = strawberry.UNSET
     deletion_protection: DeletionProtectionInput | None = strawberry.UNSET
+    dry_run: bool = strawberry.field(
+        default=False,
+        description="Answer what the change would do (a RuleChangePreview) and save nothing.",
+    )
+
+
+def _mappings(entries: Any, legacy: Any, current: list[dict[str, Any]]) -> Any:
+    """The entries asked for, or ``("problems", [...])`` when the legacy input is malformed."""
+    given = given_mappings(entries, legacy, current)
+    if given and isinstance(given[0], tuple):
+        return ("problems", given)
+    return given
 
 
 def _protection(given: DeletionProtectionInput | None) -> dict[str, Any]:
@@ -107,7 +137,11 @@ def _protection(given: DeletionProtectionInput | None) -> dict[str, Any]:
 
 
 async def _check(
-    info: Info, session: Any, values: dict[str, Any], connection: ConnectionRow
+    info: Info,
+    session: Any,
+    values: dict[str, Any],
+    connection: ConnectionRow,
+    stored_mappings: list[dict[str, Any]] | None = None,
 ) -> ValidationError | ConnectorNotInstalledError | None:
     ctype = info.context.services.registry.get(connection.connector_type)
     if ctype is None:
@@ -130,10 +164,18 @@ async def _check(
         compile_scope(values["user_filter"])
     except InvalidFilter as exc:
         problems.append(("userFilter", str(exc)))
-    try:
-        validate_mappings(values["attribute_mappings"] or {})
-    except InvalidMapping as exc:
-        problems.append(("attributeMappings", str(exc)))
+    given = values["mappings"]
+    if isinstance(given, tuple):  # the deprecated input's problems
+        problems += given[1]
+    else:
+        values["mappings"], mapping_problems = check_mappings(ctype, direction, given)
+        changed = values["mappings"] != stored_mappings
+        if not mapping_problems and changed and direction is Direction.OUTBOUND:
+            services = info.context.services
+            mapping_problems = await confirm_with_target(
+                services, connection, ctype, values["mappings"]
+            )
+        problems += mapping_problems
     max_count, max_percent = values["deletion_max_count"], values["deletion_max_percent"]
     if max_count is not None and max_count < 0:
         problems.append(("deletionProtection.maxCount", "must not be negative"))
@@ -178,14 +220,12 @@ async def create_rule(info: Info, input: CreateRuleInput) -> RuleResult:
     group_ids = parse_ids(input.group_ids, "DirectoryGroup", "groupIds")
     if isinstance(group_ids, ValidationError):
         return group_ids
-    if input.attribute_mappings is not None and not isinstance(input.attribute_mappings, dict):
-        return invalid(("attributeMappings", "must be a JSON object"))
     values: dict[str, Any] = {
         "name": input.name,
         "direction": Direction(input.direction).value,
         "user_filter": input.user_filter,
         "group_ids": group_ids,
-        "attribute_mappings": input.attribute_mappings or {},
+        "mappings": _mappings(input.mappings, input.attribute_mappings, []),
         "deprovision_action": DeprovisionAction(input.deprovision_action).value,
         "poll_interval_seconds": input.poll_interval_seconds,
         **_protection(input.deletion_protection),
@@ -240,7 +280,7 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
             "direction": row.direction,
             "user_filter": row.user_filter,
             "group_ids": list(row.group_ids),
-            "attribute_mappings": dict(row.attribute_mappings),
+            "mappings": _mappings(input.mappings, input.attribute_mappings, list(row.mappings)),
             "deprovision_action": row.deprovision_action,
             "poll_interval_seconds": row.poll_interval_seconds,
             "deletion_max_count": row.deletion_max_count,
@@ -257,23 +297,21 @@ async def update_rule(info: Info, input: UpdateRuleInput) -> RuleResult:
             if isinstance(group_ids, ValidationError):
                 return group_ids
             values["group_ids"] = group_ids
-        if input.attribute_mappings is not strawberry.UNSET:
-            if input.attribute_mappings is not None and not isinstance(
-                input.attribute_mappings, dict
-            ):
-                return invalid(("attributeMappings", "must be a JSON object"))
-            values["attribute_mappings"] = input.attribute_mappings or {}
         if input.deprovision_action not in (strawberry.UNSET, None):
             values["deprovision_action"] = input.deprovision_action.value  # type: ignore[union-attr]
         if input.poll_interval_seconds not in (strawberry.UNSET, None):
             values["poll_interval_seconds"] = input.poll_interval_seconds
         connection = await session.get(ConnectionRow, row.connection_id)
         assert connection is not None
-        error = await _check(info, session, values, connection)
+        error = await _check(info, session, values, connection, list(row.mappings))
         if error is not None:
             return error
         if taken := await _name_conflict(session, values["name"], pk):
             return taken
+        if input.dry_run:
+            stored, connector_type = RuleRow(**row.model_dump()), connection.connector_type
+            await session.rollback()  # nothing of the change is saved
+            return await dry_run_update(info, stored, connector_type, values)
         for key, value in values.items():
             setattr(row, key, value.strip() if key == "name" else value)
         row.updated_at = utcnow()

@@ -10,6 +10,14 @@ from provisync.api.types.enums import ConnectorCapability, SyncDirection
 from provisync_sdk.manager import RegisteredType
 
 
+@strawberry.type(description="An attribute a connector type accepts as a mapping target.")
+class TargetAttribute:
+    name: str
+    type: str
+    multi_valued: bool
+    description: str
+
+
 @strawberry.type
 class ConnectorType:
     name: str
@@ -20,6 +28,12 @@ class ConnectorType:
     capabilities: list[ConnectorCapability]  # type: ignore[valid-type]
     settings_schema: JSON = strawberry.field(description="JSON Schema of the settings, for forms.")
     secret_fields: list[str] = strawberry.field(description="Settings that are write-only.")
+    target_attributes: list[TargetAttribute] = strawberry.field(
+        description="Mapping targets besides the canonical user attributes."
+    )
+    custom_target_pattern: str | None = strawberry.field(
+        description="A regular expression of further target names the connector accepts."
+    )
 
     @classmethod
     def from_registered(cls, registered: RegisteredType) -> ConnectorType:
@@ -33,4 +47,11 @@ class ConnectorType:
             capabilities=sorted(ctype.capabilities),
             settings_schema=as_json(ctype.settings_model.model_json_schema()),
             secret_fields=list(ctype.secret_fields),
+            target_attributes=[
+                TargetAttribute(
+                    name=t.name, type=t.type, multi_valued=t.multi_valued, description=t.description
+                )
+                for t in ctype.target_attributes
+            ],
+            custom_target_pattern=ctype.custom_target_pattern,
         )

@@ -7,8 +7,10 @@ from collections.abc import Iterable
 import strawberry
 from sqlmodel import col, select
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from provisync.api.context import Info
+from provisync.api.types.common import as_json
 from provisync.api.types.directory_user import DirectoryUser, DirectoryUserConnection
 from provisync.api.types.pagination import CountedConnection, paginate
 from provisync.store.models import DirectoryGroup as GroupRow
@@ -21,6 +23,9 @@ class DirectoryGroup(relay.Node):
     id: relay.NodeID[int]
     display_name: str
     description: str | None
+    extension_attributes: JSON = strawberry.field(
+        description="Named values besides the fixed fields, e.g. {\"site\": \"Berlin\"}."
+    )
 
     @strawberry.field
     async def members(
@@ -45,7 +50,12 @@ class DirectoryGroup(relay.Node):
 
     @classmethod
     def from_row(cls, row: GroupRow) -> DirectoryGroup:
-        return cls(id=row.id or 0, display_name=row.display_name, description=row.description)
+        return cls(
+            id=row.id or 0,
+            display_name=row.display_name,
+            description=row.description,
+            extension_attributes=as_json(dict(row.extension_attributes or {})),
+        )
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -8,9 +8,10 @@ from datetime import datetime
 import strawberry
 from sqlmodel import col, select
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from provisync.api.context import Info
-from provisync.api.types.common import aware
+from provisync.api.types.common import as_json, aware
 from provisync.api.types.pagination import CountedConnection, paginate
 from provisync.store.models import DirectoryUser as UserRow
 
@@ -29,6 +30,9 @@ class DirectoryUser(relay.Node):
     employee_id: str | None
     manager: str | None
     active: bool
+    extension_attributes: JSON = strawberry.field(
+        description="Named values besides the fixed fields, e.g. {\"costCenter\": \"C-100\"}."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -47,6 +51,7 @@ class DirectoryUser(relay.Node):
             employee_id=row.employee_id,
             manager=row.manager,
             active=row.active,
+            extension_attributes=as_json(dict(row.extension_attributes or {})),
             created_at=aware(row.created_at) or row.created_at,
             updated_at=aware(row.updated_at) or row.updated_at,
         )

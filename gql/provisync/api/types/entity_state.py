@@ -62,6 +62,9 @@ class EntityStateNode(relay.Node):
         description="The last write-back of this user, for connectors that write back."
     )
     updated_at: datetime
+    decision_trail: list[str] = strawberry.field(
+        description="Why it is in this state: the compact trail of its last decision."
+    )
     rule_id: strawberry.Private[int] = 0
 
     @strawberry.field(
@@ -96,6 +99,7 @@ class EntityStateNode(relay.Node):
                 ],
             ),
             updated_at=aware(row.updated_at) or row.updated_at,
+            decision_trail=list(row.decision or []),
             rule_id=row.rule_id,
         )
 

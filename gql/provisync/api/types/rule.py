@@ -21,7 +21,7 @@ from provisync.api.types.audit_log import (
     filter_outcome,
     filter_search,
 )
-from provisync.api.types.common import as_json, aware
+from provisync.api.types.common import aware
 from provisync.api.types.connection import ProvisioningConnection
 from provisync.api.types.controls import (
     DeletionProtection,
@@ -40,6 +40,7 @@ from provisync.api.types.enums import (
     SyncDirection,
     SyncStatus,
 )
+from provisync.api.types.mapping import AttributeMapping, legacy_view, mapping_nodes
 from provisync.api.types.pagination import CountedConnection, paginate
 from provisync.api.types.summary import SyncSummary, prefetch_rules, summary_for_rule
 from provisync.api.types.sync_run import SyncRun as SyncRunNode
@@ -71,7 +72,9 @@ class Rule(relay.Node):
         description="The directory groups this rule syncs (which groups, not which users: "
         "users come from userFilter)."
     )
-    attribute_mappings: JSON
+    attribute_mappings: JSON = strawberry.field(
+        deprecation_reason="Use mappings: entries with fields, constants and expressions."
+    )
     deprovision_action: DeprovisionActionEnum  # type: ignore[valid-type]
     poll_interval_seconds: int
     last_run_error: str | None = strawberry.field(description="Why the last run failed, if it did.")
@@ -86,7 +89,7 @@ class Rule(relay.Node):
             direction=row.direction,  # type: ignore[arg-type]
             user_filter=row.user_filter,
             group_ids=[relay.GlobalID("DirectoryGroup", str(g)) for g in row.group_ids],
-            attribute_mappings=as_json(dict(row.attribute_mappings)),
+            attribute_mappings=legacy_view(row.mappings),
             deprovision_action=row.deprovision_action,  # type: ignore[arg-type]
             poll_interval_seconds=row.poll_interval_seconds,
             last_run_error=row.last_run_error if row.last_run_status == "FAILED" else None,
@@ -99,6 +102,10 @@ class Rule(relay.Node):
     ) -> list[Rule | None]:
         rows = await info.context.rules.load_many([int(i) for i in node_ids])
         return [cls.from_row(r) if r else None for r in rows]
+
+    @strawberry.field(description="Attribute mappings, one entry per target attribute.")
+    def mappings(self) -> list[AttributeMapping]:
+        return mapping_nodes(self.row.mappings)
 
     @strawberry.field
     def status(self) -> SyncStatus:

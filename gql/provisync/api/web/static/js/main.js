@@ -2,6 +2,8 @@
 import { gql, getToken, setToken, subscribe, typedError } from './api.js';
 import { AuditView } from './audit.js';
 import * as Q from './queries.js';
+import { mappingTesterSection } from './mapping_tester.js';
+import { explainSection } from './explain.js';
 import { retrySection } from './retry.js';
 import {
   countsGrid, directionText, el, endpointText, formatDate, message, stackedBar, statusBadge, time,
@@ -263,6 +265,7 @@ function renderDetails(rule) {
   }
   if (rule.heldOperations.totalCount) children.push(heldSection(rule, mayOperate(), resolveHeld));
   if (rule.retryQueue && rule.retryQueue.totalCount) children.push(retrySection(rule));
+  children.push(explainSection(rule), mappingTesterSection(rule));
   if (!state.audit || state.audit.ruleId !== rule.id) state.audit = new AuditView(rule.id, describe, syncAuditButtons);
   children.push(el('section', { class: 'runs-section' }, el('h3', { text: 'Recent runs' }), runsTable(rule)), state.audit.element);
   panel.replaceChildren(...children);
