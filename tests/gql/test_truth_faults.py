@@ -24,19 +24,7 @@ from tests.support.truth_scenario import (
 )
 
 USERS, GROUPS = 200, 10
-XFAIL = {
-    # a create answered with a cut-off body is retried and gets 409, looked up in the run's
-    # snapshot: FAILED although the account is fine; an HTML or invalid JSON 201 counts as
-    # created with no target id, so the groups are PARTIAL for members that do exist
-    "garbage": "issue 13 items 4 and 6, branch truth-scim",
-    # a create whose answer was lost: the retry's 409 is looked up in the run's snapshot, so
-    # the user is FAILED with an account that is fine; a lost group create is retried blindly
-    # and leaves a duplicate group (scim2-server does not refuse duplicate displayNames)
-    "hangs": "issue 13 item 6, branch truth-scim",
-    # the target dies mid-run: the run fails as a whole and nothing it did is stored, so the
-    # rule shows 0 impacted while 200 accounts were created
-    "killed": "issue 13 item 9, branch truth-engine",
-}
+XFAIL: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
