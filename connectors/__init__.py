@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from connectors.connector import Connector
 from connectors.errors import (
+    UNCONFIRMED,
     AuthenticationFailed,
     ConnectorError,
     RunFailure,
@@ -46,6 +47,7 @@ from connectors.types import (
 
 __all__ = [
     "NAME",
+    "UNCONFIRMED",
     "USER_ATTRIBUTES",
     "Action",
     "AttributeDifference",

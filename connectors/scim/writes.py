@@ -142,13 +142,11 @@ class ResourceWriter:
             return None
         by_id = {op.get("bulkId"): op for op in answered if isinstance(op, dict)}
         results = []
-        for i, payload in enumerate(payloads):
+        for i in range(len(payloads)):
             op = by_id.get(f"b{i}")
             status = int(str((op or {}).get("status") or 0).split()[0] or 0)
             if op is not None and 200 <= status < 300:
-                rid = str(op.get("location") or "").rstrip("/").rsplit("/", 1)[-1]
-                meta = {"version": op["version"]} if op.get("version") else {}
-                results.append(WriteResult({**payload, "id": rid, "meta": meta}, status))
+                results.append(await self._bulk_created(op, status))
                 continue
             answer = (op or {}).get("response")
             error: dict[str, Any] = answer if isinstance(answer, dict) else {}
@@ -160,6 +158,25 @@ class ResourceWriter:
             )
             results.append(WriteResult(None, status, f"{text}: {detail[:300]}" if detail else text))
         return results
+
+    async def _bulk_created(self, op: Mapping[str, Any], status: int) -> WriteResult:
+        """A Bulk create's result backed by a resource: the operation's ``response`` when it
+        is one, else its same-origin ``location`` read back (a location alone is no evidence:
+        the caller looks the account up when neither gives a resource)."""
+        answer = op.get("response")
+        if isinstance(answer, dict) and answer.get("id"):
+            return WriteResult(answer, status)
+        location = str(op.get("location") or "")
+        url = self._same_origin(location) if location else None
+        if url is None:
+            note = f"Bulk status {status} without a resource or a usable location"
+            return WriteResult(None, status, note=note)
+        fetched = await self.http.request("GET", url, label="get")
+        created = _json(fetched) if fetched.status_code == 200 else None
+        if created is not None:
+            return WriteResult(created, status)
+        note = f"Bulk status {status} without a resource; its location answered {describe(fetched)}"
+        return WriteResult(None, status, note=note)
 
     async def modify(self, endpoint: str, current: Resource, rebuild: Rebuild) -> WriteResult:
         """Change ``current`` as ``rebuild`` says; with PATCH when the target supports it."""
