@@ -162,7 +162,9 @@ class Finder:
 
         :raises InvalidAnswer: the target answered 200 with something that is not the resource.
         """
-        response = await self.http.request("GET", f"{self.endpoint}/{rid}", label="get")
+        response = await self.http.request(
+            "GET", f"{self.endpoint}/{rid}", label="get", expect="resource"
+        )
         if response.status_code == 200:
             return self.http.document(response)
         if response.status_code in (400, 404):
@@ -224,7 +226,9 @@ class Finder:
     async def _page(
         self, params: dict[str, Any], label: str, *, filtered: bool = False
     ) -> dict[str, Any]:
-        response = await self.http.request("GET", self.endpoint, params=params, label=label)
+        response = await self.http.request(
+            "GET", self.endpoint, params=params, label=label, expect="list"
+        )
         status = response.status_code
         if filtered and 400 <= status < 500 and status not in (401, 403, 429):
             raise FilterRefused(f"GET {self.endpoint} with a filter answered {describe(response)}")

@@ -107,6 +107,12 @@ class UserSync:
                 reason="no account at the target, and creating accounts is turned off",
             )
         result = await self.writer.create(self.endpoint, self._payload(user))
+        if result.lost:
+            # The create may have been applied with its answer lost: look before repeating it.
+            existing = await self._look_up(user)
+            if existing is not None:
+                return await self._update(user, existing)
+            result = await self.writer.create(self.endpoint, self._payload(user))
         if result.status == 409:  # created meanwhile (or by an earlier, lost attempt)
             # Ask the target: the run's snapshot predates the account it refuses to repeat.
             existing = await self._look_up(user)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 
 from connectors.scim.discovery import TargetFeatures
-from connectors.scim.http import ScimHttp, describe
+from connectors.scim.http import AnswerLost, ScimHttp, describe
 from connectors.scim.mapping import BULK_REQUEST, PATCH_SCHEMA, put_body
 
 Resource = dict[str, Any]
@@ -31,6 +31,8 @@ class WriteResult:
     error: str | None = None
     note: str | None = None
     """For a 2xx that brought no resource: what came back instead (for the reason)."""
+    lost: bool = False
+    """A create whose answer never came: it may or may not have been applied."""
 
     @property
     def ok(self) -> bool:
@@ -65,14 +67,21 @@ class ResourceWriter:
         return {"If-Match": version} if version else {}
 
     async def read(self, endpoint: str, rid: str) -> Resource | None:
-        response = await self.http.request("GET", f"{endpoint}/{rid}", label="get")
+        response = await self.http.request(
+            "GET", f"{endpoint}/{rid}", label="get", expect="resource"
+        )
         return _json(response) if response.status_code == 200 else None
 
     async def create(self, endpoint: str, payload: Resource) -> WriteResult:
         """POST a resource. A 2xx without a SCIM resource is not taken on trust: a
         same-origin ``Location`` is read; otherwise ``resource`` is ``None`` and ``note``
         says what came back, for the caller to look the account up."""
-        response = await self.http.request("POST", endpoint, json=payload, label="create")
+        try:
+            response = await self.http.request(
+                "POST", endpoint, json=payload, label="create", repeatable=False
+            )
+        except AnswerLost as lost:
+            return WriteResult(None, 0, note=f"nothing ({lost})", lost=True)
         if response.status_code not in (200, 201):
             return WriteResult(None, response.status_code, describe(response))
         created = _json(response)
@@ -90,7 +99,7 @@ class ResourceWriter:
                 response.status_code,
                 note=f"{answered}, and a Location on another origin that was not followed",
             )
-        fetched = await self.http.request("GET", url, label="get")
+        fetched = await self.http.request("GET", url, label="get", expect="resource")
         created = _json(fetched) if fetched.status_code == 200 else None
         if created is not None:
             return WriteResult(created, response.status_code)
@@ -171,7 +180,7 @@ class ResourceWriter:
         if url is None:
             note = f"Bulk status {status} without a resource or a usable location"
             return WriteResult(None, status, note=note)
-        fetched = await self.http.request("GET", url, label="get")
+        fetched = await self.http.request("GET", url, label="get", expect="resource")
         created = _json(fetched) if fetched.status_code == 200 else None
         if created is not None:
             return WriteResult(created, status)
