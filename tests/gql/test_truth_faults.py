@@ -110,3 +110,27 @@ def test_a_garbage_group_listing_fails_the_run_with_what_the_target_did(api: Api
         target.proxy.clear()
         assert run_resync(api, rule)["status"] == "SUCCEEDED"
         assert_rule_truth(api, rule, target.direct)
+
+
+def test_a_run_that_fails_as_a_whole_keeps_what_it_did_and_queues_the_rest(api: Api) -> None:
+    """The target dies at the 10th create (one at a time): the 9 accounts made are SUCCESS with
+    their ids, every other impacted entity is FAILED "not confirmed" and waits for a retry,
+    and the rule says the run failed. A clean resync then settles everything."""
+    with truth_target() as target:
+        _users, groups = seed_directory(api, 30, 2)
+        target.proxy.add(FaultRule("down", method="POST", path="/Users", nth=10))
+        rule = truth_rule(api, target, groups, use_bulk=False, concurrency=1, max_retries=1)
+        view = assert_invariants(api, rule)
+        assert view["status"] == "FAILED" and "does not answer" in view["lastRunError"], view
+        rows = states(api, rule)
+        done = [r for r in rows if r["state"] == "SUCCESS"]
+        assert len(rows) == 32 and len(done) == 9 and all(r["targetId"] for r in done), rows
+        for row in (r for r in rows if r["state"] != "SUCCESS"):
+            assert row["state"] == "FAILED" and row["reason"].startswith("not confirmed: "), row
+            assert row["retry"] is not None, row
+        assert_rule_truth(api, rule, target.direct)
+        target.proxy.up()
+        assert run_resync(api, rule)["status"] == "SUCCEEDED"
+        report = assert_rule_truth(api, rule, target.direct)
+        assert report.entities == 32
+        assert {r["state"] for r in states(api, rule)} == {"SUCCESS"}
