@@ -276,11 +276,8 @@ async def _split(ctx: RunContext, user_total: int) -> bool:
 
 
 async def full_outbound(ctx: RunContext) -> None:
-    """Push every directory user in scope and the rule's groups; deprovision who left scope.
-
-    When it fails as a whole, the impacted entities it never reached get a truthful state
-    (see :func:`gql.engine.unpushed.record_unreached`).
-    """
+    """:func:`_full_outbound`; when it fails as a whole, the impacted entities it never reached
+    get a truthful state (:func:`gql.engine.unpushed.record_unreached`)."""
     try:
         await _full_outbound(ctx)
     except RunFailure as exc:
@@ -290,7 +287,7 @@ async def full_outbound(ctx: RunContext) -> None:
 
 
 async def _full_outbound(ctx: RunContext) -> None:
-    """The full resync itself.
+    """Push every directory user in scope and the rule's groups; deprovision who left scope.
 
     Users go in batches by id; each batch's outcomes and the run's checkpoint (the last user
     id done) commit together, so a run that a dead worker left resumes after the last batch
