@@ -148,9 +148,13 @@ class Finder:
         """The resource with this key as the target holds it now, never from the snapshot
         (after a 409 or a create answered without a resource, the snapshot cannot know)."""
         wanted = self.normalise_key(key)
-        if self.features.filter:
-            found = (await self._filtered([wanted])).by_key.get(wanted)
-        else:
+        found = None
+        if self.features.filter and not self.filter_refused:
+            try:
+                found = (await self._filtered([wanted])).by_key.get(wanted)
+            except FilterRefused as refused:  # a strict parser: list instead, as find() does
+                self.filter_refused = str(refused)
+        if self.filter_refused or not self.features.filter:
             await self.load_snapshot()
             found = self.snapshot.by_key.get(wanted) if self.snapshot is not None else None
         if found is not None:

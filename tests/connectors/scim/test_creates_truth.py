@@ -157,3 +157,22 @@ async def test_a_run_failure_carries_the_accounts_created_before_it(
         user = next(u for u in users if u.key == outcome.key)
         (account,) = named(direct, "Users", "userName", user.attributes["userName"])
         assert (outcome.state, outcome.target_id) == (EntityState.SUCCESS, account["id"])
+
+
+async def test_a_lost_create_at_a_strict_server_is_found_by_listing(
+    make_connector: MakeConnector, faulty: tuple[FaultProxy, str]
+) -> None:
+    """The lookup after a lost answer cannot filter on a userName with a quote at a strict
+    server (400): the connector lists instead, finds the account and adopts it."""
+    proxy, direct = faulty
+    proxy.shape.strict_filter = True
+    proxy.hang_seconds = 1.0
+    proxy.add(FaultRule("hang_forward", method="POST", path="/Users", nth=1))
+    connector = make_connector(base_url=f"{proxy.url}/v2", request_timeout=0.3, max_retries=1)
+    name = unique('o"hara')
+    user = DesiredUser("q", {"userName": name, "active": True})
+    outcome = (await reconcile(connector, ReconcileRequest(users=[user])))["q"]
+    proxy.settle()
+    (account,) = named(direct, "Users", "userName", name)
+    assert (outcome.state, outcome.target_id) == (EntityState.SUCCESS, account["id"])
+    assert proxy.counts["hang_forward"] == 1
