@@ -20,7 +20,8 @@ Job = tuple[Callable[[], Coroutine[Any, Any, Outcomes]], Outcomes]
 async def run_bounded(jobs: Sequence[Job], limit: int) -> list[EntityOutcome]:
     """Run the jobs, at most ``limit`` at once.
 
-    A :class:`~provisync_sdk.RunFailure` in any job cancels the others and is raised; any other
+    A :class:`~provisync_sdk.RunFailure` in any job cancels the others and is raised, carrying
+    the outcomes of the jobs that finished before it (the engine records them); any other
     exception fails that entity only (a bug must not hide the outcome of the others).
     """
     semaphore = asyncio.Semaphore(limit)
@@ -58,10 +59,16 @@ async def run_bounded(jobs: Sequence[Job], limit: int) -> list[EntityOutcome]:
         return []
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            error = task.exception()
-            if error is not None:
-                raise error
+        failures = [e for e in (t.exception() for t in done) if e is not None]
+        if failures:
+            finished = [o for t in tasks if t in done and not t.exception() for o in t.result()]
+            first = failures[0]
+            if isinstance(first, RunFailure):
+                for other in failures[1:]:  # what the other failed jobs finished counts too
+                    if isinstance(other, RunFailure):
+                        finished += other.outcomes
+                raise first.with_outcomes(finished)
+            raise first
         return [outcome for task in tasks for outcome in task.result()]
     finally:
         for task in tasks:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from provisync_scim.concurrency import Job, run_bounded
 from provisync_scim.discovery import TargetFeatures, discover
@@ -29,6 +30,7 @@ from provisync_sdk import (
     MemberRef,
     ReconcileRequest,
     Removal,
+    RunFailure,
     TargetAttribute,
     TargetUnreachable,
 )
@@ -136,16 +138,19 @@ class ScimConnector(Connector[ScimSettings]):
         user_removals = [r for r in request.removals if r.kind is EntityKind.USER]
         group_removals = [r for r in request.removals if r.kind is EntityKind.GROUP]
         outcomes: list[EntityOutcome] = []
-        if request.users or user_removals:
-            outcomes += await self._users_pass(users, request.users, user_removals, limit)
-            for outcome in outcomes:
-                if outcome.target_id and not outcome.removed:
-                    self._accounts.add(outcome.target_id)
-                elif outcome.target_id and outcome.action is Action.DELETE:
-                    self._accounts.discard(outcome.target_id)
-        if request.groups or group_removals:
-            desired = await self._existing_members(users, request.groups)
-            outcomes += await self._groups_pass(groups, desired, group_removals, limit)
+        try:
+            if request.users or user_removals:
+                outcomes += await self._users_pass(users, request.users, user_removals, limit)
+                for outcome in outcomes:
+                    if outcome.target_id and not outcome.removed:
+                        self._accounts.add(outcome.target_id)
+                    elif outcome.target_id and outcome.action is Action.DELETE:
+                        self._accounts.discard(outcome.target_id)
+            if request.groups or group_removals:
+                desired = await self._existing_members(users, request.groups)
+                outcomes += await self._groups_pass(groups, desired, group_removals, limit)
+        except RunFailure as failure:  # what was done before it is reported with it
+            raise failure.with_outcomes(outcomes) from None
         return outcomes
 
     async def _existing_members(
@@ -233,7 +238,7 @@ class ScimConnector(Connector[ScimSettings]):
             account = existing(removal_keys[removal.key], removal.target_id)
             crashed = EntityOutcome(kind=EntityKind.USER, key=removal.key, state=EntityState.FAILED)
             jobs.append((lambda r=removal, a=account: sync.remove(r, a), crashed))  # type: ignore[misc]
-        return failed + await run_bounded(jobs, limit)
+        return await _after(failed, run_bounded(jobs, limit))
 
     async def _groups_pass(
         self,
@@ -261,7 +266,7 @@ class ScimConnector(Connector[ScimSettings]):
                 kind=EntityKind.GROUP, key=removal.key, state=EntityState.FAILED
             )
             jobs.append((lambda r=removal, a=account: sync.remove(r, a), crashed))  # type: ignore[misc]
-        return failed + await run_bounded(jobs, limit)
+        return await _after(failed, run_bounded(jobs, limit))
 
     @staticmethod
     def _unreadable(
@@ -302,6 +307,16 @@ class ScimConnector(Connector[ScimSettings]):
 BULK_CHUNK = 100
 MEMBER_LOOKUPS = 20
 """Members of unknown existence read one by one at most; more and the users are listed."""
+
+
+async def _after(
+    done: list[EntityOutcome], rest: Coroutine[Any, Any, list[EntityOutcome]]
+) -> list[EntityOutcome]:
+    """``done`` and then the outcomes of ``rest``; a run failure in ``rest`` carries ``done``."""
+    try:
+        return done + await rest
+    except RunFailure as failure:
+        raise failure.with_outcomes(done) from None
 
 
 def _key(value: object) -> str | None:

@@ -85,7 +85,7 @@ async def _get_json(http: ScimHttp, path: str) -> Any:
     :raises RunFailure: a 200 that is not JSON (an HTML page, a cut-off body): the run cannot
         know what the target supports, and guessing could write the wrong way.
     """
-    response = await http.request("GET", path, label="discovery")
+    response = await http.request("GET", path, label="discovery", expect="object")
     if response.status_code != 200:
         return None
     try:

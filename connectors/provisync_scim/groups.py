@@ -115,9 +115,15 @@ class GroupSync:
                 EntityState.UNSYNCED,
                 reason="no group at the target, and creating is turned off",
             )
-        result = await self.writer.create(
-            self.endpoint, group_payload(group.display_name.strip(), self._wanted(group))
-        )
+        payload = group_payload(group.display_name.strip(), self._wanted(group))
+        result = await self.writer.create(self.endpoint, payload)
+        if result.lost:
+            # The create may have been applied with its answer lost, and a repeat would make
+            # a second group (targets need not refuse duplicate names): look first.
+            found = await self.finder.find_fresh(group.display_name)
+            if found is not None:
+                return found, None
+            result = await self.writer.create(self.endpoint, payload)
         if result.ok and result.resource is not None:
             return result.resource, None
         if result.status == 409 or (result.ok and not self.dry_run):

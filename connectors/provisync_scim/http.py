@@ -4,7 +4,9 @@ One :class:`ScimHttp` per connector instance. It retries 429, 502, 503, 504, tim
 connection errors with exponential backoff and full jitter, honouring ``Retry-After``, up to
 ``max_retries`` times. A 401 or 403 raises :class:`~provisync_sdk.AuthenticationFailed`; a target
 that still does not answer after the retries raises :class:`~provisync_sdk.TargetUnreachable`.
-Any other status is returned for the caller to judge (a 4xx fails one entity only).
+Any other status is returned for the caller to judge (a 4xx fails one entity only). A create
+is not repeated once it may have reached the target (:class:`AnswerLost`), and a read that
+answered garbage is asked again before the garbage is described.
 
 An answer that is not SCIM JSON (an HTML page, invalid or cut-off JSON, the wrong shape) is
 described, never raised as a parser's exception: :meth:`ScimHttp.document` raises
@@ -47,6 +49,12 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+class AnswerLost(Exception):
+    """A request that is not safe to repeat (a create) was sent, and its answer never came:
+    the target may have applied it. The caller looks the resource up before sending it again
+    (a blind repeat could create a second group: not every target refuses duplicates)."""
 
 
 class InvalidAnswer(Exception):
@@ -164,8 +172,18 @@ class ScimHttp:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        expect: str | None = None,
+        repeatable: bool = True,
     ) -> httpx2.Response:
-        """Send one request, retrying as described in the module docstring."""
+        """Send one request, retrying as described in the module docstring.
+
+        :param expect: a 200 answer must be this kind of document (see :meth:`document`);
+            a garbage one is asked again like a 503 (a read is safe to repeat), and the last
+            one is returned for the caller to describe.
+        :param repeatable: ``False`` for a create: once it may have reached the target
+            (anything but a refused connection), a lost answer raises :class:`AnswerLost`
+            instead of sending it again.
+        """
         url = self.url(path)
         attempt = 0
         refreshed = False
@@ -182,6 +200,9 @@ class ScimHttp:
                     method, url, json=json, params=params, headers=sent_headers
                 )
             except httpx2.HTTPError as exc:  # refused, reset, DNS, timeouts, cut-off bodies
+                if not repeatable and not isinstance(exc, httpx2.ConnectError):
+                    problem = transport_problem(exc, self.client.timeout.read)
+                    raise AnswerLost(f"{method} {self.relative(url)}: {problem}") from None
                 if attempt >= self.settings.max_retries:
                     problem = transport_problem(exc, self.client.timeout.read)
                     raise TargetUnreachable(
@@ -209,6 +230,13 @@ class ScimHttp:
                 await self._pause(attempt, response.headers.get("Retry-After"))
                 attempt += 1
                 continue
+            if expect and status == 200 and attempt < self.settings.max_retries:
+                try:
+                    self.document(response, expect=expect)
+                except InvalidAnswer:  # an HTML page, cut-off or invalid JSON: read it again
+                    await self._pause(attempt, None)
+                    attempt += 1
+                    continue
             return response
 
     async def _pause(self, attempt: int, retry_after: str | None) -> None:

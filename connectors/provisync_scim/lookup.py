@@ -148,9 +148,13 @@ class Finder:
         """The resource with this key as the target holds it now, never from the snapshot
         (after a 409 or a create answered without a resource, the snapshot cannot know)."""
         wanted = self.normalise_key(key)
-        if self.features.filter:
-            found = (await self._filtered([wanted])).by_key.get(wanted)
-        else:
+        found = None
+        if self.features.filter and not self.filter_refused:
+            try:
+                found = (await self._filtered([wanted])).by_key.get(wanted)
+            except FilterRefused as refused:  # a strict parser: list instead, as find() does
+                self.filter_refused = str(refused)
+        if self.filter_refused or not self.features.filter:
             await self.load_snapshot()
             found = self.snapshot.by_key.get(wanted) if self.snapshot is not None else None
         if found is not None:
@@ -162,7 +166,9 @@ class Finder:
 
         :raises InvalidAnswer: the target answered 200 with something that is not the resource.
         """
-        response = await self.http.request("GET", f"{self.endpoint}/{rid}", label="get")
+        response = await self.http.request(
+            "GET", f"{self.endpoint}/{rid}", label="get", expect="resource"
+        )
         if response.status_code == 200:
             return self.http.document(response)
         if response.status_code in (400, 404):
@@ -224,7 +230,9 @@ class Finder:
     async def _page(
         self, params: dict[str, Any], label: str, *, filtered: bool = False
     ) -> dict[str, Any]:
-        response = await self.http.request("GET", self.endpoint, params=params, label=label)
+        response = await self.http.request(
+            "GET", self.endpoint, params=params, label=label, expect="list"
+        )
         status = response.status_code
         if filtered and 400 <= status < 500 and status not in (401, 403, 429):
             raise FilterRefused(f"GET {self.endpoint} with a filter answered {describe(response)}")

@@ -30,6 +30,7 @@ from provisync_sdk import (
     EntityOutcome,
     EntityState,
     Removal,
+    RunFailure,
 )
 
 
@@ -115,6 +116,12 @@ class UserSync:
                 reason="no account at the target, and creating accounts is turned off",
             )
         result = await self.writer.create(self.endpoint, self._payload(user))
+        if result.lost:
+            # The create may have been applied with its answer lost: look before repeating it.
+            existing = await self._look_up(user)
+            if existing is not None:
+                return await self._update(user, existing)
+            result = await self.writer.create(self.endpoint, self._payload(user))
         if result.status == 409:  # created meanwhile (or by an earlier, lost attempt)
             # Ask the target: the run's snapshot predates the account it refuses to repeat.
             existing = await self._look_up(user)
@@ -136,13 +143,23 @@ class UserSync:
     async def create_many(self, users: list[DesiredUser], chunk: int) -> list[EntityOutcome]:
         """Create accounts through /Bulk, ``chunk`` at a time; fall back to one by one."""
         outcomes: list[EntityOutcome] = []
+        try:
+            await self._create_chunks(users, chunk, outcomes)
+        except RunFailure as failure:  # the accounts created before it are reported with it
+            raise failure.with_outcomes(outcomes) from None
+        return outcomes
+
+    async def _create_chunks(
+        self, users: list[DesiredUser], chunk: int, outcomes: list[EntityOutcome]
+    ) -> None:
         for start in range(0, len(users), chunk):
             batch = users[start : start + chunk]
             results = await self.writer.bulk_create(
                 self.endpoint, [self._payload(u) for u in batch]
             )
             if results is None:
-                outcomes += [await self._create(u) for u in batch]
+                for user in batch:  # one at a time, so a failure keeps the ones done
+                    outcomes.append(await self._create(user))
                 continue
             for user, result in zip(batch, results, strict=True):
                 # A 409 (the account exists) goes the single way: find it, then update it.
@@ -151,7 +168,6 @@ class UserSync:
                     if result.status == 409
                     else await self._created(user, result)
                 )
-        return outcomes
 
     async def _created(self, user: DesiredUser, result: WriteResult) -> EntityOutcome:
         if not result.ok:

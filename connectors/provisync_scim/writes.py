@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 
 from provisync_scim.discovery import TargetFeatures
-from provisync_scim.http import ScimHttp, describe
+from provisync_scim.http import AnswerLost, ScimHttp, describe
 from provisync_scim.mapping import BULK_REQUEST, PATCH_SCHEMA, put_body
 
 Resource = dict[str, Any]
@@ -31,6 +31,8 @@ class WriteResult:
     error: str | None = None
     note: str | None = None
     """For a 2xx that brought no resource: what came back instead (for the reason)."""
+    lost: bool = False
+    """A create whose answer never came: it may or may not have been applied."""
 
     @property
     def ok(self) -> bool:
@@ -65,14 +67,21 @@ class ResourceWriter:
         return {"If-Match": version} if version else {}
 
     async def read(self, endpoint: str, rid: str) -> Resource | None:
-        response = await self.http.request("GET", f"{endpoint}/{rid}", label="get")
+        response = await self.http.request(
+            "GET", f"{endpoint}/{rid}", label="get", expect="resource"
+        )
         return _json(response) if response.status_code == 200 else None
 
     async def create(self, endpoint: str, payload: Resource) -> WriteResult:
         """POST a resource. A 2xx without a SCIM resource is not taken on trust: a
         same-origin ``Location`` is read; otherwise ``resource`` is ``None`` and ``note``
         says what came back, for the caller to look the account up."""
-        response = await self.http.request("POST", endpoint, json=payload, label="create")
+        try:
+            response = await self.http.request(
+                "POST", endpoint, json=payload, label="create", repeatable=False
+            )
+        except AnswerLost as lost:
+            return WriteResult(None, 0, note=f"nothing ({lost})", lost=True)
         if response.status_code not in (200, 201):
             return WriteResult(None, response.status_code, describe(response))
         created = _json(response)
@@ -90,7 +99,7 @@ class ResourceWriter:
                 response.status_code,
                 note=f"{answered}, and a Location on another origin that was not followed",
             )
-        fetched = await self.http.request("GET", url, label="get")
+        fetched = await self.http.request("GET", url, label="get", expect="resource")
         created = _json(fetched) if fetched.status_code == 200 else None
         if created is not None:
             return WriteResult(created, response.status_code)
@@ -142,13 +151,11 @@ class ResourceWriter:
             return None
         by_id = {op.get("bulkId"): op for op in answered if isinstance(op, dict)}
         results = []
-        for i, payload in enumerate(payloads):
+        for i in range(len(payloads)):
             op = by_id.get(f"b{i}")
             status = int(str((op or {}).get("status") or 0).split()[0] or 0)
             if op is not None and 200 <= status < 300:
-                rid = str(op.get("location") or "").rstrip("/").rsplit("/", 1)[-1]
-                meta = {"version": op["version"]} if op.get("version") else {}
-                results.append(WriteResult({**payload, "id": rid, "meta": meta}, status))
+                results.append(await self._bulk_created(op, status))
                 continue
             answer = (op or {}).get("response")
             error: dict[str, Any] = answer if isinstance(answer, dict) else {}
@@ -160,6 +167,25 @@ class ResourceWriter:
             )
             results.append(WriteResult(None, status, f"{text}: {detail[:300]}" if detail else text))
         return results
+
+    async def _bulk_created(self, op: Mapping[str, Any], status: int) -> WriteResult:
+        """A Bulk create's result backed by a resource: the operation's ``response`` when it
+        is one, else its same-origin ``location`` read back (a location alone is no evidence:
+        the caller looks the account up when neither gives a resource)."""
+        answer = op.get("response")
+        if isinstance(answer, dict) and answer.get("id"):
+            return WriteResult(answer, status)
+        location = str(op.get("location") or "")
+        url = self._same_origin(location) if location else None
+        if url is None:
+            note = f"Bulk status {status} without a resource or a usable location"
+            return WriteResult(None, status, note=note)
+        fetched = await self.http.request("GET", url, label="get", expect="resource")
+        created = _json(fetched) if fetched.status_code == 200 else None
+        if created is not None:
+            return WriteResult(created, status)
+        note = f"Bulk status {status} without a resource; its location answered {describe(fetched)}"
+        return WriteResult(None, status, note=note)
 
     async def modify(self, endpoint: str, current: Resource, rebuild: Rebuild) -> WriteResult:
         """Change ``current`` as ``rebuild`` says; with PATCH when the target supports it."""

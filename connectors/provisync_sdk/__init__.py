@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from provisync_sdk.connector import Connector
 from provisync_sdk.errors import (
+    UNCONFIRMED,
     AuthenticationFailed,
     ConnectorError,
     RunFailure,
@@ -46,6 +47,7 @@ from provisync_sdk.types import (
 
 __all__ = [
     "NAME",
+    "UNCONFIRMED",
     "USER_ATTRIBUTES",
     "Action",
     "AttributeDifference",

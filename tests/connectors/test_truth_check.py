@@ -110,3 +110,23 @@ def test_reasons_unsynced_accounts_duplicates_tallies_and_missing_states() -> No
     assert report.by_problem()["duplicate accounts at the target"] == 1
     with pytest.raises(AssertionError, match="7 disagreement"):
         assert_truth(report)
+
+
+def test_failed_not_confirmed_is_true_whatever_the_target_holds_and_failed_waits_for_a_retry() -> (
+    None
+):
+    """A change in flight when its run failed may have landed with its answer lost: FAILED
+    "not confirmed" (queued) is the truth either way; any other FAILED with the account right
+    is not, and a FAILED entity that the host does not retry is a forgotten change."""
+    lost = "not confirmed: the run failed before the target confirmed this change: down"
+    stored = [
+        user("a", FAILED, reason=lost, queued=True),
+        user("b", FAILED, reason=lost, queued=True),
+        user("c", FAILED, reason="HTTP 409: exists", queued=True),
+        user("d", FAILED, reason="HTTP 400", queued=False),
+    ]
+    users = [account("1", "a@x"), account("3", "c@x")]
+    assert problems(stored, users) == [
+        "user 'c@x': FAILED but the target holds the account with every desired value",
+        "user 'd@x': FAILED but not queued for a retry",
+    ]

@@ -97,7 +97,7 @@ def test_a_push_that_fails_is_failed_queued_and_retried_until_it_succeeds(
             "the failed push was not queued",
         )
         ada = user_state(rule, "Ada")
-        assert ada["state"] == "FAILED" and ada["reason"].startswith("not pushed: ")
+        assert ada["state"] == "FAILED" and ada["reason"].startswith("not confirmed: ")
         assert ada["retry"]["attempts"] >= 1 and ada["retry"]["nextAttemptAt"]
         queued = rule["retryQueue"]["edges"][0]["node"]
         assert (queued["kind"], queued["entityKey"], queued["operation"]) == (

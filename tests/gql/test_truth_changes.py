@@ -56,9 +56,9 @@ def remove_member(api: Api, users: list[str], groups: list[str]) -> None:
 
 CHANGES: dict[str, tuple[Change, str | None]] = {
     "add_title": (add_title, None),
-    "clear_phone": (clear_phone, "issue 13 item 1, branch truth-scim"),
-    "rename_group": (rename_group, "issue 13 item 2, branch truth-scim"),
-    "remove_member": (remove_member, "issue 13 item 3, branch truth-scim"),
+    "clear_phone": (clear_phone, None),
+    "rename_group": (rename_group, None),
+    "remove_member": (remove_member, None),
 }
 
 

@@ -95,7 +95,8 @@ def states(api: Api, rule_id: str, **filters: Any) -> list[dict[str, Any]]:
                  rule(id: $id) { entityStates(kind: $kind, state: $state, first: 100, after: $after) {
                    totalCount pageInfo { hasNextPage endCursor }
                    edges { node { id kind entityKey displayName state lastAction reason targetId
-                     differences { attribute sourceValue targetValue } writeBack { ok reason } } } } } }""",
+                     differences { attribute sourceValue targetValue } writeBack { ok reason }
+                     retry { attempts } } } } } }""",
             {
                 "id": rule_id,
                 "kind": filters.get("kind"),

@@ -134,6 +134,7 @@ def stored_entities(
             "state": EntityState(row["state"]),
             "reason": row["reason"],
             "target_id": row["targetId"],
+            "queued": row.get("retry") is not None,
         }
         if kind is EntityKind.USER:
             user = users.get(key, {})

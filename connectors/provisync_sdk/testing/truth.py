@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from provisync_sdk.errors import UNCONFIRMED
 from provisync_sdk.types import EntityKind, EntityState
 
 Same = Callable[[str, Any, Any], bool]
@@ -35,6 +36,8 @@ class StoredEntity:
     :param desired: users: the desired canonical attributes (every managed one, empty ones
         included); groups: ignored.
     :param members: groups: the source keys of the users who should be members.
+    :param queued: whether the entity waits in the host's retry queue; ``None`` when the host
+        has no queue or did not say.
     """
 
     kind: EntityKind
@@ -45,6 +48,12 @@ class StoredEntity:
     target_id: str | None = None
     desired: Mapping[str, Any] = field(default_factory=dict)
     members: frozenset[str] = frozenset()
+    queued: bool | None = None
+
+    @property
+    def unconfirmed(self) -> bool:
+        """FAILED because its run failed as a whole before the target confirmed its change."""
+        return self.state is EntityState.FAILED and (self.reason or "").startswith(UNCONFIRMED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +200,15 @@ def check_truth(
             say(f"{entity.state.value} without a reason")
         if entity.state is EntityState.UNSYNCED and held is not None:
             say(f"UNSYNCED but the target holds an account: {held.id}")
+        if entity.state is EntityState.FAILED and entity.queued is False:
+            say("FAILED but not queued for a retry")
         if (
             entity.state is EntityState.FAILED
             and held is not None
             and entity.kind is EntityKind.USER
+            # A change in flight when the run failed may have landed with its answer lost:
+            # "not confirmed, retry queued" is the truth whatever the target holds.
+            and not entity.unconfirmed
         ):
             if all(same(a, v, held.attributes.get(a)) for a, v in entity.desired.items()):
                 say("FAILED but the target holds the account with every desired value")

@@ -14,7 +14,7 @@ from provisync.engine.mapping_eval import CompiledMapping, compiled
 from provisync.engine.protection import guard_removals, mark_applied, released_removals
 from provisync.engine.recorder import load_states
 from provisync.engine.scope import Predicate, compile_scope
-from provisync.engine.unpushed import groups_unpushed, record_unpushed
+from provisync.engine.unpushed import groups_unpushed, record_unpushed, record_unreached
 from provisync.scaleout.chunks import Checkpoint, help_run, plan, run_split
 from provisync.store.models import (
     DirectoryGroup,
@@ -83,8 +83,8 @@ async def reconcile_batch(
                 await ctx.call(ctx.connector.reconcile(request), "reconcile"), asked
             )
         except RunFailure as exc:
-            if ctx.record_unpushed and not ctx.preview:
-                await record_unpushed(ctx, request, names, processed, asked, str(exc))
+            if not ctx.preview:
+                await record_unpushed(ctx, request, names, processed, asked, exc, failed)
             raise
     # Leaving scope with "do nothing" needs no connector: the entity just stops being impacted.
     outcomes += [
@@ -307,6 +307,17 @@ async def _split(ctx: RunContext, user_total: int) -> bool:
 
 
 async def full_outbound(ctx: RunContext) -> None:
+    """:func:`_full_outbound`; when it fails as a whole, the impacted entities it never reached
+    get a truthful state (:func:`provisync.engine.unpushed.record_unreached`)."""
+    try:
+        await _full_outbound(ctx)
+    except RunFailure as exc:
+        if not ctx.preview:
+            await record_unreached(ctx, compile_scope(ctx.rule.user_filter), str(exc))
+        raise
+
+
+async def _full_outbound(ctx: RunContext) -> None:
     """Push every directory user in scope and the rule's groups; deprovision who left scope.
 
     Users go in batches by id; each batch's outcomes and the run's checkpoint (the last user
