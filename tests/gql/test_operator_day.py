@@ -62,15 +62,22 @@ def test_audit_log_orders_failures_first_pages_and_filters(api: Api) -> None:
     paged = all_pages(api, rule_id, first=4)
     assert [e["id"] for e in paged] == [e["id"] for e in events]
 
+    # The refused push failed, and the retry queue says so when it schedules the next attempt.
     only_failed = audit(api, rule_id, first=50, outcome="failed")
-    assert only_failed["totalCount"] == 1
-    assert only_failed["edges"][0]["node"]["entityName"] == "Bad Apple"
+    assert only_failed["totalCount"] == 2
+    assert [(e["node"]["operation"], e["node"]["entityName"]) for e in only_failed["edges"]] == [
+        ("RETRY_SCHEDULED", "Bad Apple"),
+        ("CHECK", "Bad Apple"),
+    ]
+    retries = audit(api, rule_id, first=50, operation="RETRY_SCHEDULED")
+    assert retries["totalCount"] == 1
+    assert "attempt 1 failed" in retries["edges"][0]["node"]["message"]
     creates = audit(api, rule_id, first=50, operation="CREATE", kind="USER")
     assert creates["totalCount"] == 12  # the refused one was not created
     assert {e["node"]["operation"] for e in creates["edges"]} == {"CREATE"}
     assert audit(api, rule_id, first=50, kind="GROUP")["totalCount"] == 0
     found = audit(api, rule_id, first=50, search="apple")
-    assert [e["node"]["entityName"] for e in found["edges"]] == ["Bad Apple"]
+    assert [e["node"]["entityName"] for e in found["edges"]] == ["Bad Apple", "Bad Apple"]
     # A "%" is text, not a wildcard.
     assert audit(api, rule_id, first=50, search="%")["totalCount"] == 0
     # The summary's audit log takes the same filters.
@@ -80,8 +87,8 @@ def test_audit_log_orders_failures_first_pages_and_filters(api: Api) -> None:
            } } } }""",
         {"id": rule_id},
     )["rule"]["summary"]["users"]["auditLog"]
-    assert summary_log["totalCount"] == 1
-    assert summary_log["edges"][0]["node"]["entityName"] == "Bad Apple"
+    assert summary_log["totalCount"] == 2
+    assert {e["node"]["entityName"] for e in summary_log["edges"]} == {"Bad Apple"}
 
 
 def _desc(iso: str) -> float:
