@@ -172,7 +172,10 @@ def test_readyz_waits_for_what_startup_holds(tmp_path: Path) -> None:
     readiness = Readiness()
     readiness.hold("the demo data")
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
-    with TestClient(create_app(settings, readiness=readiness)) as client:
+    # The Host allow-list (DNS rebinding) serves "localhost" by default, not TestClient's
+    # "testserver".
+    app = create_app(settings, readiness=readiness)
+    with TestClient(app, base_url="http://localhost") as client:
         held = client.get("/readyz")
         assert held.status_code == 503 and held.json()["waiting_for"] == "the demo data"
         readiness.done()

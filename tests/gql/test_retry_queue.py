@@ -91,10 +91,15 @@ def test_a_push_that_fails_is_failed_queued_and_retried_until_it_succeeds(
             'mutation($id: ID!) { updateDirectoryUser(id: $id, input: {title: "Lead"}) { __typename } }',
             {"id": uid},
         )
-        # Not SUCCESS any more: FAILED, with what happened, and waiting in the queue.
+        # Not SUCCESS any more: FAILED, with what happened, and waiting in the queue. The queue
+        # entry is written with the outcomes, the rule's status when the run ends (later).
         rule = wait_for(
-            lambda: (r := view(api, rule_id))["retryQueue"]["totalCount"] == 1 and r,
-            "the failed push was not queued",
+            lambda: (
+                (r := view(api, rule_id))["retryQueue"]["totalCount"] == 1
+                and r["status"] == "FAILED"
+                and r
+            ),
+            "the failed push was not queued, or its run did not end FAILED",
         )
         ada = user_state(rule, "Ada")
         assert ada["state"] == "FAILED" and ada["reason"].startswith("not confirmed: ")

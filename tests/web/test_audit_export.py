@@ -7,6 +7,7 @@ import base64
 import csv
 import gc
 import json
+import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import timedelta
@@ -142,6 +143,15 @@ def test_parameters_roles_and_entity_states(database_url: str) -> None:
         admin(
             """mutation { createDirectoryUser(input: {userName: "ann.export"}) { __typename } }"""
         )
+        # The push starts after a debounce, so wait_idle alone can return before it: wait for
+        # what it records (the CREATE event, written with the state), then for the run's end.
+        deadline = time.monotonic() + 30
+        while not admin(
+            'query($id: ID!) { rule(id: $id) { auditLog(operation: "CREATE") { totalCount } } }',
+            {"id": rule},
+        )["rule"]["auditLog"]["totalCount"]:
+            assert time.monotonic() < deadline, "the new user was not pushed"
+            time.sleep(0.05)
         admin.wait_idle(rule)
         old = seeded_event(1, None) | {"rule_id": 1, "created_at": utcnow() - timedelta(days=400)}
         seed_events(database_url, [old])

@@ -171,12 +171,15 @@ class _Reconciler:
         if action is not Action.NONE:
             groups[group_id] = {**wanted, "revision": self.revision}
             self._wrote()
+        # A group is in sync only when every member it should have is an account here.
+        missing = [m.key for m in group.members if not m.target_id or m.target_id not in users]
         return EntityOutcome(
             kind=EntityKind.GROUP,
             key=group.key,
-            state=EntityState.SUCCESS,
+            state=EntityState.PARTIAL if missing else EntityState.SUCCESS,
             action=action,
             target_id=group_id,
+            reason=f"{len(missing)} member(s) have no account in the file" if missing else None,
         )
 
     def _remove(self, removal: Removal) -> EntityOutcome:

@@ -10,6 +10,7 @@ import pytest
 from provisync_jsonfile import store
 
 from provisync_sdk.testing import ConformanceTarget
+from provisync_sdk.testing.truth import TargetAccount
 
 pytest_plugins = ["provisync_sdk.testing.conformance"]
 
@@ -18,6 +19,37 @@ def _users(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [u["attributes"] for u in json.loads(path.read_text())["users"].values()]
+
+
+class JsonFileReader:
+    """Reads the file itself, not through the connector, so the kit's truth scenario runs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _table(self, name: str) -> dict[str, Any]:
+        if not self.path.exists():
+            return {}
+        table: dict[str, Any] = json.loads(self.path.read_text())[name]
+        return table
+
+    async def users(self) -> list[TargetAccount]:
+        return [
+            TargetAccount(
+                id=user_id,
+                name=str(user["attributes"].get("userName") or ""),
+                attributes=user["attributes"],
+            )
+            for user_id, user in self._table("users").items()
+        ]
+
+    async def groups(self) -> list[TargetAccount]:
+        return [
+            TargetAccount(
+                id=group_id, name=group["displayName"], members=frozenset(group["members"])
+            )
+            for group_id, group in self._table("groups").items()
+        ]
 
 
 @pytest.fixture
@@ -44,4 +76,5 @@ def conformance_target(tmp_path: Path) -> ConformanceTarget:
         rejected_user_name="not a valid name",
         unreachable_settings={"path": str(tmp_path / "missing" / "directory.json")},
         timeout=10,
+        truth_reader=JsonFileReader(path),
     )

@@ -128,6 +128,10 @@ class RunContext:
     record_unpushed: bool = False
     """A run pushing specific changes (incremental, retry): when it fails as a whole, the
     entities it was pushing are recorded FAILED with the reason, and queued for a retry."""
+    after_a_stop: bool = False
+    """Work a stopped worker may have begun (a resumed run, a taken-over chunk): an account
+    first seen in sync may be one it created without recording it, so each such entity gets
+    its own audit event instead of one "already in sync" event for them all."""
 
     @property
     def outbound(self) -> bool:
@@ -247,7 +251,12 @@ class RunContext:
             await self._advance(session, processed)
             return
         summary = await record_outcomes(
-            session, rule_id=self.rule_id, run_id=self.run.id, outcomes=outcomes, names=names
+            session,
+            rule_id=self.rule_id,
+            run_id=self.run.id,
+            outcomes=outcomes,
+            names=names,
+            each_check=self.after_a_stop,
         )
         self.counts.update(summary)
         if observe:

@@ -371,11 +371,14 @@ class SyncEngine:
             connection = await session.get(ProvisioningConnection, rule.connection_id)
             if connection is None:
                 raise RunFailure("the rule's provisioning connection was deleted")
+            resumed = run.status == "RUNNING"  # its worker stopped (queue mode)
             run.status, run.started_at = "RUNNING", run.started_at or utcnow()
             session.add(run)
             await session.commit()
         self.hub.publish(run)
-        return self._context(run, rule, connection)
+        ctx = self._context(run, rule, connection)
+        ctx.after_a_stop = resumed
+        return ctx
 
     def _context(self, run: SyncRun, rule: Rule, connection: ProvisioningConnection) -> RunContext:
         def reopen() -> Connector[Any]:

@@ -161,11 +161,14 @@ async def record_outcomes(
     outcomes: Sequence[EntityOutcome],
     names: Mapping[tuple[EntityKind, str], str],
     actor: str = "system",
+    each_check: bool = False,
 ) -> Counter[str]:
     """Store what a connector reported, with audit events and tallies (no commit).
 
     Rows are written in bulk, and an entity whose state, reason and differences did not
     change is not written at all, so a resync where nothing changed writes nothing here.
+
+    :param each_check: entities first seen in sync get an event each, not one for all.
 
     :return: how many outcomes ended in each state, ``REMOVED`` for deprovisioned ones, and
         per action (``CREATE``, ``UPDATE``...) how many were applied.
@@ -231,7 +234,8 @@ async def record_outcomes(
                         "updated_at": now,
                     }
                 )
-                if outcome.action is Action.NONE and outcome.state is EntityState.SUCCESS:
+                in_sync = outcome.action is Action.NONE and outcome.state is EntityState.SUCCESS
+                if in_sync and not each_check:
                     already_synced += 1  # one event for them all, below
                 else:
                     events.append(_event(rule_id, run_id, kind, outcome, name, actor, now))

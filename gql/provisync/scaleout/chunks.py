@@ -237,11 +237,12 @@ async def take_part(ctx: RunContext, push: Batch) -> int:
             log.warning(
                 "chunk %s of run %s is taken over from a stopped worker", claim.id, ctx.run.id
             )
+            worker_ctx = replace(ctx, after_a_stop=True)
         if claim.taken_over and ctx.reopen is not None:
             # What this connector read of the target (a cached listing, say) may predate the
             # dead worker's writes: a new one reads the target afresh.
             fresh = ctx.reopen()
-            worker_ctx = replace(ctx, connector=fresh)
+            worker_ctx = replace(worker_ctx, connector=fresh)
         try:
             await _work(worker_ctx, claim, push)
         except ChunkLost as exc:

@@ -5,7 +5,8 @@ import * as Q from './queries.js';
 import { auditTable, el, message } from './render.js';
 
 const OUTCOMES = ['SUCCESS', 'FAILED', 'PARTIAL', 'UNSYNCED'];
-const OPERATIONS = ['CREATE', 'UPDATE', 'DISABLE', 'DELETE', 'WRITE_BACK', 'CHECK', 'FULL_RESYNC', 'ENABLE_RULE', 'DISABLE_RULE', 'CREATE_RULE', 'UPDATE_RULE'];
+const OPERATIONS = ['CREATE', 'UPDATE', 'DISABLE', 'DELETE', 'WRITE_BACK', 'CHECK', 'FULL_RESYNC', 'ENABLE_RULE', 'DISABLE_RULE', 'CREATE_RULE', 'UPDATE_RULE',
+  'RETRY_SCHEDULED', 'RETRY_SETTLED', 'RUN_INTERRUPTED'];
 const PAGE = 25;
 
 function select(name, label, options, value) {
