@@ -7,6 +7,7 @@ from typing import Any
 from provisync_scim.discovery import TargetFeatures
 from provisync_scim.lookup import Finder, quote
 from provisync_scim.mapping import group_payload, member_ids
+from provisync_scim.resource_sync import ResourceSync
 from provisync_scim.settings import ScimSettings
 from provisync_scim.writes import Rebuild, Resource, ResourceWriter
 from provisync_sdk import (
@@ -41,7 +42,7 @@ def _operations(add: set[str], remove: set[str]) -> list[dict[str, Any]]:
     return operations
 
 
-class GroupSync:
+class GroupSync(ResourceSync):
     """Brings one group in line with its desired membership."""
 
     def __init__(
@@ -53,17 +54,8 @@ class GroupSync:
         *,
         dry_run: bool = False,
     ) -> None:
-        self.settings = settings
-        self.features = features
-        self.writer = writer
-        self.finder = finder
-        self.endpoint = settings.groups_endpoint
-        self.dry_run = dry_run
-        """A preview: ``writer`` sends nothing, and the finder's snapshot must stay as read."""
-
-    def _remember(self, resource: Resource) -> None:
-        if not self.dry_run:
-            self.finder.remember(resource)
+        endpoint = settings.groups_endpoint
+        super().__init__(settings, features, writer, finder, endpoint, dry_run=dry_run)
 
     def _wanted(self, group: DesiredGroup) -> set[str]:
         return {m.target_id for m in group.members if m.target_id}

@@ -19,6 +19,7 @@ from provisync_scim.mapping import (
     shown,
     user_payload,
 )
+from provisync_scim.resource_sync import ResourceSync
 from provisync_scim.settings import ScimSettings
 from provisync_scim.writes import Resource, ResourceWriter, WriteResult
 from provisync_sdk import (
@@ -50,7 +51,7 @@ def _differences(
     )
 
 
-class UserSync:
+class UserSync(ResourceSync):
     """Brings one user account in line with its desired state."""
 
     def __init__(
@@ -62,17 +63,8 @@ class UserSync:
         *,
         dry_run: bool = False,
     ) -> None:
-        self.settings = settings
-        self.features = features
-        self.writer = writer
-        self.finder = finder
-        self.endpoint = settings.users_endpoint
-        self.dry_run = dry_run
-        """A preview: ``writer`` sends nothing, and the finder's snapshot must stay as read."""
-
-    def _remember(self, resource: Resource) -> None:
-        if not self.dry_run:
-            self.finder.remember(resource)
+        endpoint = settings.users_endpoint
+        super().__init__(settings, features, writer, finder, endpoint, dry_run=dry_run)
 
     def _outcome(self, user: DesiredUser, state: EntityState, **kwargs: Any) -> EntityOutcome:
         return EntityOutcome(kind=EntityKind.USER, key=user.key, state=state, **kwargs)
